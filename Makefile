@@ -1,0 +1,60 @@
+# Puntual. `make run` starts everything on embedded defaults; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PUNTUAL_PORT ?= 8000
+export PUNTUAL_PORT
+
+.PHONY: run test lint bench install dev-install lock messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Installs are repeatable: every version comes from constraints.txt (see `make lock`).
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+dev-install: $(VENV)/.dev-installed
+
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py compile_translations
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  Puntual is starting on http://127.0.0.1:$(PUNTUAL_PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo ""
+	exec $(BIN)/honcho -f Procfile.dev start
+
+test: dev-install
+	@mkdir -p var
+	@bash scripts/ensure-chromium.sh
+	$(BIN)/python manage.py compile_translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: dev-install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench: dev-install
+	$(BIN)/python -m benchmarks
+
+# Regenerate constraints.txt after changing pyproject.toml.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^pkg_resources' > constraints.txt
+
+# Refresh the Spanish catalogue from the source (needs GNU gettext: apt-get install gettext).
+messages: dev-install
+	$(BIN)/python manage.py makemessages --locale es --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+
+clean:
+	rm -rf var/puntual.sqlite3 var/celery-broker.sqlite3 var/celerybeat-schedule*

@@ -1,0 +1,1 @@
+"""Services, staff, working hours, availability, and appointments with their status workflow."""

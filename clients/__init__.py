@@ -1,0 +1,1 @@
+"""Clients of a business: contact details, consent, language, history and reliability."""

@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clients.phones import display_phone
+from tenants.models import TenantOwnedModel
+
+
+class Client(TenantOwnedModel):
+    """A person who books. Phone in E.164; email lower-cased; each unique per business."""
+
+    name = models.CharField(_("name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+        help_text=_("Empty: the business's language."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    sms_consent = models.BooleanField(_("accepts SMS"), default=False)
+    email_consent = models.BooleanField(_("accepts email"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone"], condition=~Q(phone=""), name="client_unique_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "email"], condition=~Q(email=""), name="client_unique_email"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "name"], name="client_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_display(self) -> str:
+        return display_phone(self.phone)

@@ -1,0 +1,11 @@
+"""The Celery app. Beat runs on UTC; the schedule lives in settings.CELERY_BEAT_SCHEDULE."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("puntual")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

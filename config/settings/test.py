@@ -1,0 +1,18 @@
+"""pytest. DATABASE_URL and CELERY_BROKER_URL pick the real services (CI always sets them)."""
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only, tests only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "reminders.channels.sms.LocmemSMSBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LANGUAGE_CODE = "en"
+# Serve static files from the app directories (no collectstatic before tests; the browser tests need CSS).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,1 @@
+# Reminder rules and the message outbox arrive with the reminders issue.
