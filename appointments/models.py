@@ -38,19 +38,30 @@ class Service(TenantOwnedModel):
         _("buffer after (minutes)"), default=0, validators=[MaxValueValidator(240)]
     )
     price = models.DecimalField(
-        _("price"), max_digits=10, decimal_places=2, default=Decimal("0.00"),
+        _("price"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0"))],
     )
-    mode = models.CharField(_("mode"), max_length=16, choices=ServiceMode.choices, default=ServiceMode.IN_PERSON)
+    mode = models.CharField(
+        _("mode"), max_length=16, choices=ServiceMode.choices, default=ServiceMode.IN_PERSON
+    )
     meeting_link_template = models.CharField(
-        _("meeting link template"), max_length=500, blank=True,
+        _("meeting link template"),
+        max_length=500,
+        blank=True,
         help_text=_("For online services, e.g. https://meet.example.com/{appointment_id}"),
     )
     color = models.CharField(_("colour"), max_length=7, default="#2f6f8f")
     is_active = models.BooleanField(_("active"), default=True)
     # Per-service overrides of the business's booking rules (empty: the business's value).
-    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), null=True, blank=True)
-    max_advance_days = models.PositiveIntegerField(_("maximum advance (days)"), null=True, blank=True)
+    min_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice (minutes)"), null=True, blank=True
+    )
+    max_advance_days = models.PositiveIntegerField(
+        _("maximum advance (days)"), null=True, blank=True
+    )
     slot_step_minutes = models.PositiveIntegerField(
         _("slot step (minutes)"), null=True, blank=True, validators=[MinValueValidator(5)]
     )
@@ -74,8 +85,12 @@ class Service(TenantOwnedModel):
 class StaffMember(TenantOwnedModel):
     display_name = models.CharField(_("name"), max_length=200)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="staff_profiles", verbose_name=_("user account"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff_profiles",
+        verbose_name=_("user account"),
     )
     services = models.ManyToManyField(
         Service, through="StaffService", related_name="staff", verbose_name=_("services")
@@ -105,7 +120,9 @@ class StaffService(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "staff", "service"], name="staffservice_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "staff", "service"], name="staffservice_unique"
+            ),
         ]
 
 
@@ -115,7 +132,9 @@ class StaffLocation(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "staff", "location"], name="stafflocation_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "staff", "location"], name="stafflocation_unique"
+            ),
         ]
 
 
@@ -143,9 +162,13 @@ class WorkingHours(TenantOwnedModel):
         verbose_name_plural = _("working hours")
         ordering = ("weekday", "start_time")
         constraints = [
-            models.CheckConstraint(condition=Q(start_time__lt=F("end_time")), name="workinghours_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start_time__lt=F("end_time")), name="workinghours_start_before_end"
+            ),
         ]
-        indexes = [models.Index(fields=["tenant", "staff", "weekday"], name="workinghours_staff_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "staff", "weekday"], name="workinghours_staff_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
@@ -164,7 +187,9 @@ class TimeOff(TenantOwnedModel):
         verbose_name_plural = _("time off")
         ordering = ("start",)
         constraints = [
-            models.CheckConstraint(condition=Q(start__lt=F("end")), name="timeoff_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="timeoff_start_before_end"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "staff", "start"], name="timeoff_staff_idx")]
 
@@ -181,7 +206,9 @@ class BookingRules(TenantOwnedModel):
     class Meta:
         verbose_name = _("booking rules")
         verbose_name_plural = _("booking rules")
-        constraints = [models.UniqueConstraint(fields=["tenant"], name="bookingrules_one_per_business")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="bookingrules_one_per_business")
+        ]
 
 
 class AppointmentStatus(models.TextChoices):
@@ -218,7 +245,9 @@ class Appointment(TenantOwnedModel):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
     staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
-    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="appointments")
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="appointments"
+    )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     # The staff member's time this appointment holds: start - buffer before, end + buffer after,
@@ -226,7 +255,10 @@ class Appointment(TenantOwnedModel):
     blocked_start = models.DateTimeField(editable=False)
     blocked_end = models.DateTimeField(editable=False)
     status = models.CharField(
-        _("status"), max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED
+        _("status"),
+        max_length=16,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.SCHEDULED,
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     notes = models.TextField(_("notes"), blank=True)
@@ -240,7 +272,9 @@ class Appointment(TenantOwnedModel):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancelled_by = models.CharField(_("cancelled by"), max_length=8, choices=CancelledBy.choices, blank=True)
+    cancelled_by = models.CharField(
+        _("cancelled by"), max_length=8, choices=CancelledBy.choices, blank=True
+    )
     cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
 
     class Meta:
@@ -248,14 +282,18 @@ class Appointment(TenantOwnedModel):
         verbose_name_plural = _("appointments")
         ordering = ("start",)
         constraints = [
-            models.CheckConstraint(condition=Q(start__lt=F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="appointment_start_before_end"
+            ),
             models.CheckConstraint(
                 condition=Q(blocked_start__lte=F("start")) & Q(blocked_end__gte=F("end")),
                 name="appointment_blocked_covers_service",
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "staff", "blocked_start"], name="appointment_staff_time_idx"),
+            models.Index(
+                fields=["tenant", "staff", "blocked_start"], name="appointment_staff_time_idx"
+            ),
             models.Index(fields=["tenant", "start"], name="appointment_start_idx"),
             models.Index(fields=["tenant", "client", "start"], name="appointment_client_idx"),
         ]
@@ -312,4 +350,6 @@ class AppointmentEvent(TenantOwnedModel):
         verbose_name = _("appointment event")
         verbose_name_plural = _("appointment events")
         ordering = ("at", "id")
-        indexes = [models.Index(fields=["tenant", "appointment", "at"], name="event_appointment_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "appointment", "at"], name="event_appointment_idx")
+        ]

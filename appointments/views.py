@@ -26,6 +26,7 @@ def dashboard_home(request: HttpRequest) -> HttpResponse:
     }
     with timezone.override(tz):
         return render(
-            request, "dashboard/home.html",
+            request,
+            "dashboard/home.html",
             {"columns": columns, "today": today, "counts": counts, "tz_name": tenant.timezone},
         )

@@ -15,7 +15,10 @@ class Client(TenantOwnedModel):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
     language = models.CharField(
-        _("preferred language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+        _("preferred language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
         help_text=_("Empty: the business's language."),
     )
     notes = models.TextField(_("notes"), blank=True)

@@ -52,7 +52,8 @@ def _check_broker() -> None:
     transport_options: dict[str, float] = {}
     if urlsplit(url).scheme in {"redis", "rediss"}:
         # Kombu's Redis transport has no socket timeouts by default: a firewalled or
-        # half-open Redis would hang this request (and the worker serving it) for minutes.
+        # half-open Redis would hang this request, and the gunicorn worker serving it, until
+        # the worker timeout kills it.
         # Other transports would reject these options (sqla passes them to create_engine).
         transport_options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     with celery_app.connection_for_write(
@@ -60,7 +61,9 @@ def _check_broker() -> None:
     ) as conn:
         # One attempt, no retry sleep: the prober retries on its own schedule, and a check
         # that waits longer than the prober's timeout only turns "down" into "unknown".
-        conn.ensure_connection(max_retries=0, timeout=timeout)
+        # The socket timeouts above bound that attempt; ensure_connection's own `timeout`
+        # only limits time spent across retries.
+        conn.ensure_connection(max_retries=0)
 
 
 def _run(check: Callable[[], None], secrets: list[str]) -> dict[str, object]:

@@ -32,18 +32,27 @@ def tenancy_problems(model: type[models.Model]) -> list[str]:
     if model._meta.auto_created:
         # A many-to-many table Django made: fine between global models (a user's groups),
         # but between tenant-owned ones it has no tenant column: declare a `through` model.
-        targets = {f.related_model._meta.label for f in model._meta.fields if f.is_relation}
+        targets = {
+            f.related_model._meta.label
+            for f in model._meta.fields
+            if f.is_relation and f.related_model is not None
+        }
         if targets <= set(GLOBAL_MODELS) | {"auth.Group", "auth.Permission"}:
             return []
-        return [f"{label} is an auto-created many-to-many table without a tenant; use an explicit through model."]
+        return [
+            f"{label} is an auto-created many-to-many table without a tenant; use an explicit through model."
+        ]
     problems: list[str] = []
 
     try:
         field: Any = model._meta.get_field("tenant")
     except Exception:  # FieldDoesNotExist
         return [f"{label} has no `tenant` foreign key (derive it from TenantOwnedModel)."]
-    if not (field.is_relation and field.related_model is not None
-            and field.related_model._meta.label == "tenants.Business"):
+    if not (
+        field.is_relation
+        and field.related_model is not None
+        and field.related_model._meta.label == "tenants.Business"
+    ):
         problems.append(f"{label}.tenant is not a foreign key to tenants.Business.")
     if field.null:
         problems.append(f"{label}.tenant may be null; it must be required.")
@@ -55,7 +64,9 @@ def tenancy_problems(model: type[models.Model]) -> list[str]:
 
     for f in model._meta.local_fields:
         if f.unique and not f.primary_key and f.name != "tenant":
-            problems.append(f"{label}.{f.name} is unique across businesses; make it unique per tenant.")
+            problems.append(
+                f"{label}.{f.name} is unique across businesses; make it unique per tenant."
+            )
     for together in model._meta.unique_together:
         if "tenant" not in together:
             problems.append(f"{label} unique_together {together} does not include the tenant.")
@@ -63,7 +74,9 @@ def tenancy_problems(model: type[models.Model]) -> list[str]:
         if isinstance(constraint, models.UniqueConstraint):
             names = set(constraint.fields)
             if "tenant" not in names and "tenant_id" not in names:
-                problems.append(f"{label} constraint {constraint.name} does not include the tenant.")
+                problems.append(
+                    f"{label} constraint {constraint.name} does not include the tenant."
+                )
     return problems
 
 

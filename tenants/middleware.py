@@ -74,7 +74,7 @@ class TenantMiddleware:
         user = request.user
         if not user.is_authenticated:
             return None
-        memberships = memberships_for_user(user=user)  # type: ignore[arg-type]
+        memberships = memberships_for_user(user=user)
         request.memberships = memberships  # type: ignore[attr-defined]
         if not memberships:
             return None
@@ -98,7 +98,7 @@ class BusinessLocaleMiddleware:
     def _choose(self, request: HttpRequest) -> str:
         cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if cookie in self.supported:
-            return cookie  # type: ignore[return-value]
+            return cookie
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.language in self.supported:
             return str(user.language)
@@ -110,7 +110,7 @@ class BusinessLocaleMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         language = self._choose(request)
         translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = language
         try:
             response = self.get_response(request)
         finally:

@@ -45,7 +45,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
         help_text=_("Empty: use the business's language."),
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -89,7 +92,10 @@ class Business(models.Model):
         _("currency"), max_length=3, default="EUR", validators=[validate_currency]
     )
     country = models.CharField(
-        _("country"), max_length=2, default="ES", validators=[validate_country],
+        _("country"),
+        max_length=2,
+        default="ES",
+        validators=[validate_country],
         help_text=_("Used to read phone numbers written without an international prefix."),
     )
     email = models.EmailField(_("contact email"), blank=True)
@@ -146,7 +152,12 @@ class Role(models.TextChoices):
 
 
 # Higher number, more rights. A provider sees their own schedule only.
-ROLE_RANK: dict[str, int] = {Role.PROVIDER: 10, Role.RECEPTIONIST: 20, Role.ADMIN: 30, Role.OWNER: 40}
+ROLE_RANK: dict[str, int] = {
+    Role.PROVIDER: 10,
+    Role.RECEPTIONIST: 20,
+    Role.ADMIN: 30,
+    Role.OWNER: 40,
+}
 
 
 class Membership(TenantOwnedModel):

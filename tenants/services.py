@@ -25,8 +25,12 @@ def business_create(
     Raises ValidationError on any invalid value; nothing is written then.
     """
     business = Business(
-        name=name, slug=slug, timezone=timezone_name, language=language,
-        currency=currency, country=country,
+        name=name,
+        slug=slug,
+        timezone=timezone_name,
+        language=language,
+        currency=currency,
+        country=country,
     )
     business.full_clean()
     business.save()
@@ -52,8 +56,12 @@ def api_key_create(
         raise ValueError(f"Unknown API key role {role!r}.")
     lookup, raw_key = ApiKey.generate()
     key = ApiKey.objects.create(
-        tenant=tenant, name=name, role=role, lookup=lookup,
-        key_hash=ApiKey.hash_key(raw_key), created_by=created_by,
+        tenant=tenant,
+        name=name,
+        role=role,
+        lookup=lookup,
+        key_hash=ApiKey.hash_key(raw_key),
+        created_by=created_by,
     )
     return key, raw_key
 

@@ -18,7 +18,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        raise pytest.UsageError("CI must run the suite on PostgreSQL: set DATABASE_URL=postgres://...")
+        raise pytest.UsageError(
+            "CI must run the suite on PostgreSQL: set DATABASE_URL=postgres://..."
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +46,9 @@ def in_business(business: Business) -> Iterator[Business]:
         yield business
 
 
-def login_member(client: DjangoClient, business: Business, role: str = Role.OWNER, **user_kwargs: object) -> DjangoClient:
+def login_member(
+    client: DjangoClient, business: Business, role: str = Role.OWNER, **user_kwargs: object
+) -> DjangoClient:
     user = UserFactory(**user_kwargs)
     MembershipFactory(tenant=business, user=user, role=role)
     client.force_login(user)

@@ -33,7 +33,7 @@ class UserFactory(DjangoModelFactory[User]):
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation
-    def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
 
@@ -95,9 +95,13 @@ class ClientFactory(DjangoModelFactory[Client]):
 
 
 def staff_offering(
-    *, tenant: Business, location: Location, services: list[Service],
+    *,
+    tenant: Business,
+    location: Location,
+    services: list[Service],
     hours: tuple[tuple[time, time], ...] = ((time(9), time(14)), (time(15), time(19))),
-    weekdays: range = range(5), **kwargs: Any,
+    weekdays: range = range(5),
+    **kwargs: Any,
 ) -> StaffMember:
     """A staff member who performs `services` at `location` during `hours` on `weekdays`."""
     staff = StaffFactory(tenant=tenant, **kwargs)
@@ -107,8 +111,12 @@ def staff_offering(
     for weekday in weekdays:
         for start, end in hours:
             WorkingHours.objects.create(
-                tenant=tenant, staff=staff, location=location, weekday=weekday,
-                start_time=start, end_time=end,
+                tenant=tenant,
+                staff=staff,
+                location=location,
+                weekday=weekday,
+                start_time=start,
+                end_time=end,
             )
     return staff
 

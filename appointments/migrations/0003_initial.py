@@ -6,194 +6,322 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0002_initial'),
-        ('tenants', '0001_initial'),
+        ("appointments", "0002_initial"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='location',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.location'),
+            model_name="appointment",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenants.location"
+            ),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="appointment",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='appointmentevent',
-            name='actor_user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="appointmentevent",
+            name="actor_user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='appointmentevent',
-            name='appointment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='appointments.appointment'),
+            model_name="appointmentevent",
+            name="appointment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="appointments.appointment",
+            ),
         ),
         migrations.AddField(
-            model_name='appointmentevent',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="appointmentevent",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='bookingrules',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="bookingrules",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='service',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="service",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='service',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='appointments.service'),
+            model_name="appointment",
+            name="service",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="appointments",
+                to="appointments.service",
+            ),
         ),
         migrations.AddField(
-            model_name='stafflocation',
-            name='location',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenants.location'),
+            model_name="stafflocation",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, to="tenants.location"
+            ),
         ),
         migrations.AddField(
-            model_name='stafflocation',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="stafflocation",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='staffmember',
-            name='locations',
-            field=models.ManyToManyField(related_name='staff', through='appointments.StaffLocation', to='tenants.location', verbose_name='locations'),
+            model_name="staffmember",
+            name="locations",
+            field=models.ManyToManyField(
+                related_name="staff",
+                through="appointments.StaffLocation",
+                to="tenants.location",
+                verbose_name="locations",
+            ),
         ),
         migrations.AddField(
-            model_name='staffmember',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="staffmember",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='staffmember',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='staff_profiles', to=settings.AUTH_USER_MODEL, verbose_name='user account'),
+            model_name="staffmember",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="staff_profiles",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user account",
+            ),
         ),
         migrations.AddField(
-            model_name='stafflocation',
-            name='staff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='appointments.staffmember'),
+            model_name="stafflocation",
+            name="staff",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, to="appointments.staffmember"
+            ),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='staff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='appointments.staffmember'),
+            model_name="appointment",
+            name="staff",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="appointments",
+                to="appointments.staffmember",
+            ),
         ),
         migrations.AddField(
-            model_name='staffservice',
-            name='service',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='appointments.service'),
+            model_name="staffservice",
+            name="service",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, to="appointments.service"
+            ),
         ),
         migrations.AddField(
-            model_name='staffservice',
-            name='staff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='appointments.staffmember'),
+            model_name="staffservice",
+            name="staff",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, to="appointments.staffmember"
+            ),
         ),
         migrations.AddField(
-            model_name='staffservice',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="staffservice",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='staffmember',
-            name='services',
-            field=models.ManyToManyField(related_name='staff', through='appointments.StaffService', to='appointments.service', verbose_name='services'),
+            model_name="staffmember",
+            name="services",
+            field=models.ManyToManyField(
+                related_name="staff",
+                through="appointments.StaffService",
+                to="appointments.service",
+                verbose_name="services",
+            ),
         ),
         migrations.AddField(
-            model_name='timeoff',
-            name='staff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='time_off', to='appointments.staffmember'),
+            model_name="timeoff",
+            name="staff",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="time_off",
+                to="appointments.staffmember",
+            ),
         ),
         migrations.AddField(
-            model_name='timeoff',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="timeoff",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddField(
-            model_name='workinghours',
-            name='location',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location'),
+            model_name="workinghours",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.location"
+            ),
         ),
         migrations.AddField(
-            model_name='workinghours',
-            name='staff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='working_hours', to='appointments.staffmember'),
+            model_name="workinghours",
+            name="staff",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="working_hours",
+                to="appointments.staffmember",
+            ),
         ),
         migrations.AddField(
-            model_name='workinghours',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="workinghours",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointmentevent',
-            index=models.Index(fields=['tenant', 'appointment', 'at'], name='event_appointment_idx'),
+            model_name="appointmentevent",
+            index=models.Index(
+                fields=["tenant", "appointment", "at"], name="event_appointment_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bookingrules',
-            constraint=models.UniqueConstraint(fields=('tenant',), name='bookingrules_one_per_business'),
+            model_name="bookingrules",
+            constraint=models.UniqueConstraint(
+                fields=("tenant",), name="bookingrules_one_per_business"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.UniqueConstraint(fields=('tenant', 'name'), name='service_unique_name'),
+            model_name="service",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "name"), name="service_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stafflocation',
-            constraint=models.UniqueConstraint(fields=('tenant', 'staff', 'location'), name='stafflocation_unique'),
+            model_name="stafflocation",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "staff", "location"), name="stafflocation_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['tenant', 'staff', 'blocked_start'], name='appointment_staff_time_idx'),
+            model_name="appointment",
+            index=models.Index(
+                fields=["tenant", "staff", "blocked_start"], name="appointment_staff_time_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['tenant', 'start'], name='appointment_start_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["tenant", "start"], name="appointment_start_idx"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['tenant', 'client', 'start'], name='appointment_client_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["tenant", "client", "start"], name="appointment_client_idx"),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('start__lt', models.F('end'))), name='appointment_start_before_end'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start__lt", models.F("end"))),
+                name="appointment_start_before_end",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('blocked_start__lte', models.F('start')), ('blocked_end__gte', models.F('end'))), name='appointment_blocked_covers_service'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("blocked_start__lte", models.F("start")), ("blocked_end__gte", models.F("end"))
+                ),
+                name="appointment_blocked_covers_service",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffservice',
-            constraint=models.UniqueConstraint(fields=('tenant', 'staff', 'service'), name='staffservice_unique'),
+            model_name="staffservice",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "staff", "service"), name="staffservice_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffmember',
-            constraint=models.UniqueConstraint(fields=('tenant', 'display_name'), name='staff_unique_name'),
+            model_name="staffmember",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "display_name"), name="staff_unique_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='timeoff',
-            index=models.Index(fields=['tenant', 'staff', 'start'], name='timeoff_staff_idx'),
+            model_name="timeoff",
+            index=models.Index(fields=["tenant", "staff", "start"], name="timeoff_staff_idx"),
         ),
         migrations.AddConstraint(
-            model_name='timeoff',
-            constraint=models.CheckConstraint(condition=models.Q(('start__lt', models.F('end'))), name='timeoff_start_before_end'),
+            model_name="timeoff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start__lt", models.F("end"))), name="timeoff_start_before_end"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workinghours',
-            index=models.Index(fields=['tenant', 'staff', 'weekday'], name='workinghours_staff_idx'),
+            model_name="workinghours",
+            index=models.Index(
+                fields=["tenant", "staff", "weekday"], name="workinghours_staff_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workinghours',
-            constraint=models.CheckConstraint(condition=models.Q(('start_time__lt', models.F('end_time'))), name='workinghours_start_before_end'),
+            model_name="workinghours",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_time__lt", models.F("end_time"))),
+                name="workinghours_start_before_end",
+            ),
         ),
     ]

@@ -5,30 +5,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('language', models.CharField(blank=True, choices=[('en', 'English'), ('es', 'Spanish')], help_text="Empty: the business's language.", max_length=8, verbose_name='preferred language')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('sms_consent', models.BooleanField(default=False, verbose_name='accepts SMS')),
-                ('email_consent', models.BooleanField(default=False, verbose_name='accepts email')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "language",
+                    models.CharField(
+                        blank=True,
+                        choices=[("en", "English"), ("es", "Spanish")],
+                        help_text="Empty: the business's language.",
+                        max_length=8,
+                        verbose_name="preferred language",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("sms_consent", models.BooleanField(default=False, verbose_name="accepts SMS")),
+                ("email_consent", models.BooleanField(default=False, verbose_name="accepts email")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'client',
-                'verbose_name_plural': 'clients',
-                'ordering': ('name',),
+                "verbose_name": "client",
+                "verbose_name_plural": "clients",
+                "ordering": ("name",),
             },
         ),
     ]

@@ -5,30 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clients', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("clients", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business'),
+            model_name="client",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="tenants.business",
+                verbose_name="business",
+            ),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['tenant', 'name'], name='client_name_idx'),
+            model_name="client",
+            index=models.Index(fields=["tenant", "name"], name="client_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.UniqueConstraint(condition=models.Q(('phone', ''), _negated=True), fields=('tenant', 'phone'), name='client_unique_phone'),
+            model_name="client",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("phone", ""), _negated=True),
+                fields=("tenant", "phone"),
+                name="client_unique_phone",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.UniqueConstraint(condition=models.Q(('email', ''), _negated=True), fields=('tenant', 'email'), name='client_unique_email'),
+            model_name="client",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("email", ""), _negated=True),
+                fields=("tenant", "email"),
+                name="client_unique_email",
+            ),
         ),
     ]

@@ -15,7 +15,8 @@ VAR_DIR = BASE_DIR / "var"  # runtime files of the embedded defaults (SQLite, br
 
 env = environ.Env()
 # A local `.env` is a convenience for developers; production passes real environment variables.
-if (BASE_DIR / ".env").is_file():
+# DJANGO_READ_DOT_ENV=0 ignores it (the settings tests need an environment they fully control).
+if env.bool("DJANGO_READ_DOT_ENV", default=True) and (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"))
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
@@ -91,6 +92,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # libpq waits forever for an unreachable server by default; /healthz must answer.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------
@@ -130,7 +133,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Puntual <no-reply@puntua
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Every ANYMAIL_<ESP>_<SETTING> environment variable (ANYMAIL_POSTMARK_SERVER_TOKEN, ...)
 # becomes ANYMAIL["<ESP>_<SETTING>"]: one rule for every provider anymail supports.
-ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_")
+}
 
 SMS_BACKEND = env("SMS_BACKEND", default="reminders.channels.sms.ConsoleSMSBackend")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
@@ -184,4 +191,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-PUNTUAL_HEALTHCHECK_BROKER_TIMEOUT = 2.0  # seconds; /healthz must answer fast even when Redis is gone
+PUNTUAL_HEALTHCHECK_BROKER_TIMEOUT = (
+    2.0  # seconds; /healthz must answer fast even when Redis is gone
+)

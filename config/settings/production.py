@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F403
+from .base import *
 
 
 def _required(name: str) -> str:
@@ -40,13 +40,18 @@ if urlsplit(_database_url).scheme not in {"postgres", "postgresql", "pgsql"}:
 DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
 if urlsplit(CELERY_BROKER_URL).scheme not in {"redis", "rediss"}:
-    raise ImproperlyConfigured("CELERY_BROKER_URL must be a redis:// or rediss:// URL in production.")
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be a redis:// or rediss:// URL in production."
+    )
 
 if SMS_BACKEND.endswith("TwilioSMSBackend") and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
-    raise ImproperlyConfigured("The Twilio SMS backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
+    raise ImproperlyConfigured(
+        "The Twilio SMS backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
+    )
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

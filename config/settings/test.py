@@ -1,6 +1,6 @@
 """pytest. DATABASE_URL and CELERY_BROKER_URL pick the real services (CI always sets them)."""
 
-from .base import *  # noqa: F403
+from .base import *
 
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
 DEBUG = False

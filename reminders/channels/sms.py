@@ -60,7 +60,9 @@ class LocmemSMSBackend(SMSBackend):
 
 class TwilioSMSBackend(SMSBackend):
     # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
-    PERMANENT_CODES: ClassVar[frozenset[int]] = frozenset({21211, 21408, 21610, 21612, 21614, 30006})
+    PERMANENT_CODES: ClassVar[frozenset[int]] = frozenset(
+        {21211, 21408, 21610, 21612, 21614, 30006}
+    )
 
     def __init__(self) -> None:
         from twilio.rest import Client
@@ -78,8 +80,12 @@ class TwilioSMSBackend(SMSBackend):
         try:
             message = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:
-            permanent = exc.code in self.PERMANENT_CODES or (400 <= exc.status < 500 and exc.status != 429)
-            raise TransportError(str(exc.msg), permanent=permanent, code=str(exc.code or exc.status)) from exc
+            permanent = exc.code in self.PERMANENT_CODES or (
+                400 <= exc.status < 500 and exc.status != 429
+            )
+            raise TransportError(
+                str(exc.msg), permanent=permanent, code=str(exc.code or exc.status)
+            ) from exc
         return str(message.sid)
 
 

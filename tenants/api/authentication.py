@@ -42,7 +42,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         now = timezone.now()
-        if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        if (
+            api_key.last_used_at is None
+            or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+        ):
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return ApiKeyUser(api_key), api_key
 
@@ -55,5 +58,7 @@ def request_role(request: Any) -> str | None:
     auth = getattr(request, "auth", None)
     if isinstance(auth, ApiKey):
         return str(auth.role)
-    membership = getattr(request._request, "membership", None) if hasattr(request, "_request") else None
+    membership = (
+        getattr(request._request, "membership", None) if hasattr(request, "_request") else None
+    )
     return str(membership.role) if membership is not None else None

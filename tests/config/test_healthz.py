@@ -6,9 +6,11 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.db import OperationalError as DatabaseError
+from django.http import HttpResponse
 from django.test import RequestFactory
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -19,7 +21,7 @@ from config.views import healthz
 BROKER_PASSWORD = "s3cr3t-broker-pass"  # a value no real error text contains by accident
 
 
-def _get(method: str = "get") -> tuple[int, dict, object]:
+def _get(method: str = "get") -> tuple[int, dict[str, Any], HttpResponse]:
     request = getattr(RequestFactory(), method)("/healthz")
     response = healthz(request)
     body = json.loads(response.content) if response.content else {}

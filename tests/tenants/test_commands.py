@@ -21,12 +21,27 @@ def _create(*args: str) -> str:
 
 def test_create_business_creates_the_business_its_location_and_owner() -> None:
     output = _create(
-        "--name", "Peluquería Ana", "--slug", "pelu-ana", "--timezone", "America/Mexico_City",
-        "--language", "es", "--currency", "mxn", "--country", "mx", "--owner-email", "Ana@Example.com",
+        "--name",
+        "Peluquería Ana",
+        "--slug",
+        "pelu-ana",
+        "--timezone",
+        "America/Mexico_City",
+        "--language",
+        "es",
+        "--currency",
+        "mxn",
+        "--country",
+        "mx",
+        "--owner-email",
+        "Ana@Example.com",
     )
     business = Business.objects.get(slug="pelu-ana")
     assert (business.timezone, business.language, business.currency, business.country) == (
-        "America/Mexico_City", "es", "MXN", "MX",
+        "America/Mexico_City",
+        "es",
+        "MXN",
+        "MX",
     )
     owner = User.objects.get(email="ana@example.com")
     assert not owner.has_usable_password()
@@ -44,7 +59,9 @@ def test_create_business_creates_the_business_its_location_and_owner() -> None:
         (["--timezone", "Europe/Madrid", "--slug", "not a slug"], "slug"),
     ],
 )
-def test_create_business_refuses_bad_values_and_creates_nothing(args: list[str], message: str) -> None:
+def test_create_business_refuses_bad_values_and_creates_nothing(
+    args: list[str], message: str
+) -> None:
     base = {"--name": "X", "--slug": "x", "--owner-email": "x@example.com"}
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
@@ -57,15 +74,26 @@ def test_create_business_refuses_bad_values_and_creates_nothing(args: list[str],
 
 def test_create_business_refuses_a_slug_that_is_taken() -> None:
     BusinessFactory(slug="taken")
-    with pytest.raises(CommandError, match="(?i)slug.*already exists"):
-        _create("--name", "Y", "--slug", "taken", "--timezone", "Europe/Madrid", "--owner-email", "y@example.com")
+    with pytest.raises(CommandError, match=r"(?i)slug.*already exists"):
+        _create(
+            "--name",
+            "Y",
+            "--slug",
+            "taken",
+            "--timezone",
+            "Europe/Madrid",
+            "--owner-email",
+            "y@example.com",
+        )
     assert not User.objects.filter(email="y@example.com").exists()
 
 
 def test_create_api_key_prints_a_key_that_works_once_shown(client: DjangoClient) -> None:
     business = BusinessFactory(slug="acme")
     out, err = StringIO(), StringIO()
-    call_command("create_api_key", "--business", "acme", "--role", "receptionist", stdout=out, stderr=err)
+    call_command(
+        "create_api_key", "--business", "acme", "--role", "receptionist", stdout=out, stderr=err
+    )
     raw = out.getvalue().strip()
     assert raw.startswith("pnt_")
     with scopes_disabled():

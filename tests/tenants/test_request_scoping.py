@@ -54,7 +54,9 @@ def test_a_user_with_two_businesses_can_switch_between_them(client: DjangoClient
     assert client.get(reverse("dashboard:home")).context["business"] == second
 
 
-def test_switching_to_a_business_one_is_not_a_member_of_changes_nothing(client: DjangoClient, business: Business) -> None:
+def test_switching_to_a_business_one_is_not_a_member_of_changes_nothing(
+    client: DjangoClient, business: Business
+) -> None:
     login_member(client, business)
     stranger = BusinessFactory()
     client.post(reverse("switch_business"), {"business": stranger.pk})
@@ -89,7 +91,13 @@ def test_only_the_hash_of_a_key_is_stored(business: Business) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer pnt_000000000000_wrong", "Bearer nonsense", "Bearer ", "Bearer pnt__x", "Bearer pnt_" + "a" * 40 + "_x"],
+    [
+        "Bearer pnt_000000000000_wrong",
+        "Bearer nonsense",
+        "Bearer ",
+        "Bearer pnt__x",
+        "Bearer pnt_" + "a" * 40 + "_x",
+    ],
 )
 def test_a_wrong_api_key_gets_401(client: DjangoClient, business: Business, header: str) -> None:
     response = client.get("/api/v1/business/", HTTP_AUTHORIZATION=header)
@@ -97,7 +105,9 @@ def test_a_wrong_api_key_gets_401(client: DjangoClient, business: Business, head
     assert response.json()["detail"]
 
 
-def test_a_wrong_api_key_does_not_fall_back_to_the_session(client: DjangoClient, business: Business) -> None:
+def test_a_wrong_api_key_does_not_fall_back_to_the_session(
+    client: DjangoClient, business: Business
+) -> None:
     login_member(client, business)
     response = client.get("/api/v1/business/", HTTP_AUTHORIZATION="Bearer pnt_000000000000_wrong")
     assert response.status_code == 401
@@ -111,13 +121,17 @@ def test_a_revoked_key_fails_at_once(client: DjangoClient, business: Business) -
     assert client.get("/api/v1/business/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
 
 
-def test_a_key_with_a_valid_lookup_but_another_secret_is_refused(client: DjangoClient, business: Business) -> None:
-    key, raw = _key(business)
+def test_a_key_with_a_valid_lookup_but_another_secret_is_refused(
+    client: DjangoClient, business: Business
+) -> None:
+    _, raw = _key(business)
     forged = raw[: raw.rindex("_") + 1] + "x" * 43
     assert client.get("/api/v1/business/", HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
 
 
-def test_using_a_key_records_when_it_was_last_used(client: DjangoClient, business: Business) -> None:
+def test_using_a_key_records_when_it_was_last_used(
+    client: DjangoClient, business: Business
+) -> None:
     key, raw = _key(business)
     before = timezone.now()
     client.get("/api/v1/business/", HTTP_AUTHORIZATION=f"Bearer {raw}")
@@ -135,7 +149,9 @@ def test_the_api_answers_401_without_credentials(client: DjangoClient, business:
     assert client.get("/api/v1/business/").status_code in {401, 403}
 
 
-def test_a_logged_in_member_can_use_the_api_with_the_session(client: DjangoClient, business: Business) -> None:
+def test_a_logged_in_member_can_use_the_api_with_the_session(
+    client: DjangoClient, business: Business
+) -> None:
     login_member(client, business)
     assert client.get("/api/v1/business/").json()["slug"] == business.slug
 

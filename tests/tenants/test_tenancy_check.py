@@ -40,10 +40,14 @@ def test_it_catches_an_auto_created_many_to_many_table_between_tenant_models() -
 
 def test_auto_created_tables_between_global_models_are_fine() -> None:
     through_models = [
-        m for m in apps.get_models(include_auto_created=True)
+        m
+        for m in apps.get_models(include_auto_created=True)
         if m._meta.app_label in PUNTUAL_APPS and m._meta.auto_created
     ]
-    assert {m._meta.label for m in through_models} == {"tenants.User_groups", "tenants.User_user_permissions"}
+    assert {m._meta.label for m in through_models} == {
+        "tenants.User_groups",
+        "tenants.User_user_permissions",
+    }
     assert all(tenancy_problems(m) == [] for m in through_models)
 
 
@@ -59,7 +63,9 @@ def test_it_catches_a_model_without_a_tenant() -> None:
         class Meta:
             app_label = "tenants"
 
-    assert tenancy_problems(Note) == ["tenants.Note has no `tenant` foreign key (derive it from TenantOwnedModel)."]
+    assert tenancy_problems(Note) == [
+        "tenants.Note has no `tenant` foreign key (derive it from TenantOwnedModel)."
+    ]
 
 
 @isolate_apps("tenants")

@@ -52,10 +52,26 @@ SERVICES = [  # name, minutes, buffer after, price
 ]
 STAFF = ["Dra. Lucía Herrera", "Dr. Martín Ruiz", "Paula Gómez (higienista)"]
 CLIENTS = [
-    "Ana García", "Javier López", "María Fernández", "Carlos Martín", "Lucía Sánchez",
-    "David Pérez", "Laura Gómez", "Sergio Díaz", "Elena Moreno", "Pablo Álvarez",
-    "Carmen Romero", "Alberto Navarro", "Marta Torres", "Raúl Domínguez", "Sara Vázquez",
-    "Hugo Ramos", "Irene Gil", "Diego Serrano", "Nuria Blanco", "Óscar Molina",
+    "Ana García",
+    "Javier López",
+    "María Fernández",
+    "Carlos Martín",
+    "Lucía Sánchez",
+    "David Pérez",
+    "Laura Gómez",
+    "Sergio Díaz",
+    "Elena Moreno",
+    "Pablo Álvarez",
+    "Carmen Romero",
+    "Alberto Navarro",
+    "Marta Torres",
+    "Raúl Domínguez",
+    "Sara Vázquez",
+    "Hugo Ramos",
+    "Irene Gil",
+    "Diego Serrano",
+    "Nuria Blanco",
+    "Óscar Molina",
 ]
 
 
@@ -72,13 +88,20 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Created the demo business {business.name}."))
         else:
             self.stdout.write(f"The demo business {business.name} already exists.")
-        self.stdout.write(f"Log in as {OWNER_EMAIL} (owner) or {RECEPTIONIST_EMAIL} (receptionist), password: {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"Log in as {OWNER_EMAIL} (owner) or {RECEPTIONIST_EMAIL} (receptionist), password: {DEMO_PASSWORD}"
+        )
 
     @transaction.atomic
     def _create(self, rng: random.Random) -> Business:
         business = Business.objects.create(
-            name="Clínica Dental Sonrisa", slug=DEMO_SLUG, timezone="Europe/Madrid",
-            language="es", currency="EUR", country="ES", email="hola@sonrisa.example",
+            name="Clínica Dental Sonrisa",
+            slug=DEMO_SLUG,
+            timezone="Europe/Madrid",
+            language="es",
+            currency="EUR",
+            country="ES",
+            email="hola@sonrisa.example",
             phone="+34910000000",
         )
         owner = self._user(OWNER_EMAIL, "Olga Propietaria")
@@ -87,21 +110,29 @@ class Command(BaseCommand):
             Membership.objects.create(tenant=business, user=owner, role=Role.OWNER)
             Membership.objects.create(tenant=business, user=receptionist, role=Role.RECEPTIONIST)
             location = Location.objects.create(
-                tenant=business, name="Sonrisa Centro", timezone="Europe/Madrid",
-                address="Calle Mayor 10, 28013 Madrid", phone="+34910000000",
+                tenant=business,
+                name="Sonrisa Centro",
+                timezone="Europe/Madrid",
+                address="Calle Mayor 10, 28013 Madrid",
+                phone="+34910000000",
             )
             BookingRules.objects.create(tenant=business)
             services = [
                 Service.objects.create(
-                    tenant=business, name=name, duration_minutes=minutes,
-                    buffer_after_minutes=buffer, price=price,
+                    tenant=business,
+                    name=name,
+                    duration_minutes=minutes,
+                    buffer_after_minutes=buffer,
+                    price=price,
                 )
                 for name, minutes, buffer, price in SERVICES
             ]
             staff = []
             for index, name in enumerate(STAFF):
                 member = StaffMember.objects.create(
-                    tenant=business, display_name=name, color=["#5b6abf", "#b0567a", "#2f8f6f"][index]
+                    tenant=business,
+                    display_name=name,
+                    color=["#5b6abf", "#b0567a", "#2f8f6f"][index],
                 )
                 StaffLocation.objects.create(tenant=business, staff=member, location=location)
                 for service in services:
@@ -109,15 +140,25 @@ class Command(BaseCommand):
                 for weekday in range(5):  # Monday to Friday, with a lunch break
                     for start, end in ((time(9), time(14)), (time(15), time(19))):
                         WorkingHours.objects.create(
-                            tenant=business, staff=member, location=location,
-                            weekday=weekday, start_time=start, end_time=end,
+                            tenant=business,
+                            staff=member,
+                            location=location,
+                            weekday=weekday,
+                            start_time=start,
+                            end_time=end,
                         )
                 staff.append(member)
             clients = [
                 Client.objects.create(
-                    tenant=business, name=name, phone=f"+346{10000000 + i * 7919:08d}",
-                    email=f"{name.split()[0].lower()}.{i}@example.com".encode("ascii", "ignore").decode(),
-                    sms_consent=True, email_consent=True, language="es" if i % 4 else "en",
+                    tenant=business,
+                    name=name,
+                    phone=f"+346{10000000 + i * 7919:08d}",
+                    email=f"{name.split()[0].lower()}.{i}@example.com".encode(
+                        "ascii", "ignore"
+                    ).decode(),
+                    sms_consent=True,
+                    email_consent=True,
+                    language="es" if i % 4 else "en",
                 )
                 for i, name in enumerate(CLIENTS)
             ]
@@ -131,8 +172,14 @@ class Command(BaseCommand):
         return user
 
     def _book_week(
-        self, business: Business, location: Location, staff: list[StaffMember],
-        services: list[Service], clients: list[Client], receptionist: User, rng: random.Random,
+        self,
+        business: Business,
+        location: Location,
+        staff: list[StaffMember],
+        services: list[Service],
+        clients: list[Client],
+        receptionist: User,
+        rng: random.Random,
     ) -> None:
         tz = zoneinfo.ZoneInfo(business.timezone)
         now = timezone.now()
@@ -149,14 +196,21 @@ class Command(BaseCommand):
                     while True:
                         service = rng.choice(services)
                         cursor += timedelta(minutes=rng.choice((0, 0, 15, 30, 60)))
-                        end = cursor + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes)
+                        end = cursor + timedelta(
+                            minutes=service.duration_minutes + service.buffer_after_minutes
+                        )
                         if end > block_end:
                             break
                         try:
                             appointment = appointment_book(
-                                tenant=business, location=location, staff=member, service=service,
-                                client=rng.choice(clients), start=cursor,
-                                source=rng.choice((Source.DASHBOARD, Source.ONLINE)), actor=desk,
+                                tenant=business,
+                                location=location,
+                                staff=member,
+                                service=service,
+                                client=rng.choice(clients),
+                                start=cursor,
+                                source=rng.choice((Source.DASHBOARD, Source.ONLINE)),
+                                actor=desk,
                                 now=cursor - timedelta(days=rng.randint(3, 20)),
                             )
                         except SchedulingError:
@@ -175,10 +229,16 @@ class Command(BaseCommand):
             )
             return
         if roll < 0.75:
-            appointment = appointment_confirm(appointment=appointment, actor=Actor.client("email"), now=before)
+            appointment = appointment_confirm(
+                appointment=appointment, actor=Actor.client("email"), now=before
+            )
         if appointment.end <= now:
             if roll > 0.92:
-                appointment_mark_no_show(appointment=appointment, actor=actor, now=appointment.start + timedelta(minutes=15))
+                appointment_mark_no_show(
+                    appointment=appointment,
+                    actor=actor,
+                    now=appointment.start + timedelta(minutes=15),
+                )
                 return
             arrived = appointment.start - timedelta(minutes=rng.randint(-5, 12))
             appointment_check_in(appointment=appointment, actor=actor, now=arrived)

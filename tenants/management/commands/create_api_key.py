@@ -20,6 +20,10 @@ class Command(BaseCommand):
         if business is None:
             raise CommandError(f"No business with slug {options['business']!r}.")
         with scope(tenant=business):
-            key, raw_key = api_key_create(tenant=business, name=options["name"], role=options["role"])
-        self.stderr.write(f"API key {key.name!r} ({key.role}) for {business.name}. It is shown only now:")
+            key, raw_key = api_key_create(
+                tenant=business, name=options["name"], role=options["role"]
+            )
+        self.stderr.write(
+            f"API key {key.name!r} ({key.role}) for {business.name}. It is shown only now:"
+        )
         self.stdout.write(raw_key)
