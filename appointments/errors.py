@@ -26,6 +26,11 @@ class OutsideHours(SchedulingError):
     default_message = _("That time is outside the staff member's working hours.")
 
 
+class OffGrid(SchedulingError):
+    code = "off_grid"
+    default_message = _("Please choose one of the offered times.")
+
+
 class OutsideBookingWindow(SchedulingError):
     code = "outside_booking_window"
     default_message = _("That time is too soon or too far ahead to book.")

@@ -6,8 +6,40 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from appointments.models import Appointment, StaffMember
-from tenants.models import Business
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments.availability import (
+    Interval,
+    OpenInterval,
+    Refusal,
+    Slot,
+    StaffSchedule,
+    WallHours,
+    compute_slots,
+    refusal_for,
+    schedules_from,
+    working_intervals,
+)
+from appointments.errors import (
+    InvalidBookingRequest,
+    OffGrid,
+    OutsideBookingWindow,
+    OutsideHours,
+    SlotTaken,
+)
+from appointments.models import (
+    BLOCKING_STATUSES,
+    Appointment,
+    BookingRules,
+    Service,
+    StaffLocation,
+    StaffMember,
+    StaffService,
+    TimeOff,
+    WorkingHours,
+)
+from tenants.models import Business, Location
 
 
 @dataclass(frozen=True)
@@ -38,3 +70,340 @@ def agenda_for_day(*, tenant: Business, day: date) -> list[StaffDay]:
     for appointment in appointments:
         by_staff.setdefault(appointment.staff_id, []).append(appointment)
     return [StaffDay(staff=s, appointments=by_staff[s.pk]) for s in staff]
+
+
+# --- Availability ------------------------------------------------------------------------------
+
+
+def _rules_default(name: str) -> int:
+    default = getattr(BookingRules._meta.get_field(name), "default", None)
+    assert isinstance(default, int)  # noqa: S101 - the model declares plain integers
+    return default
+
+
+@dataclass(frozen=True)
+class SlotRules:
+    """The rules one service's slots follow: the service's overrides, else the business's."""
+
+    duration: timedelta
+    buffer_before: timedelta
+    buffer_after: timedelta
+    step: timedelta
+    min_notice: timedelta
+    max_advance: timedelta
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """The earliest and the latest start (both inclusive) bookable at `now`."""
+        return now + self.min_notice, now + self.max_advance
+
+
+def slot_rules_for(*, service: Service, business_rules: tuple[int, int, int] | None) -> SlotRules:
+    """`business_rules`: (min notice minutes, max advance days, step minutes), or None when the
+    business has no BookingRules row (the model's defaults apply)."""
+    notice, advance, step = business_rules or (
+        _rules_default("min_notice_minutes"),
+        _rules_default("max_advance_days"),
+        _rules_default("slot_step_minutes"),
+    )
+    return SlotRules(
+        duration=timedelta(minutes=service.duration_minutes),
+        buffer_before=timedelta(minutes=service.buffer_before_minutes),
+        buffer_after=timedelta(minutes=service.buffer_after_minutes),
+        # The 5-minute minimum is a form validator only; never let a 0 in the table loop forever.
+        step=timedelta(minutes=max(service.slot_step_minutes or step, 1)),
+        min_notice=timedelta(
+            minutes=notice if service.min_notice_minutes is None else service.min_notice_minutes
+        ),
+        max_advance=timedelta(
+            days=advance if service.max_advance_days is None else service.max_advance_days
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    rules: SlotRules
+    schedules: list[StaffSchedule]
+
+
+def _load_schedules(
+    *,
+    tenant: Business,
+    service: Service,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    staff: StaffMember | None,
+    now: datetime,
+    exclude_appointment_id: int | None = None,
+    booking_window: bool = True,
+) -> _Loaded | None:
+    """Everything availability needs for the dates, in at most four queries whatever the range:
+    the rules, the working hours of the staff who may take the service there, their time off,
+    and the blocked ranges of their appointments that hold time. None: the service or the
+    location is inactive (no query then)."""
+    if not (service.tenant_id == location.tenant_id == tenant.pk):
+        raise InvalidBookingRequest(_("The service and the location must belong to the business."))
+    if staff is not None and staff.tenant_id != tenant.pk:
+        raise InvalidBookingRequest(_("The staff member must belong to the business."))
+    if not (service.is_active and location.is_active):
+        return None
+    rules = slot_rules_for(
+        service=service,
+        business_rules=BookingRules.objects.filter(tenant=tenant)
+        .values_list("min_notice_minutes", "max_advance_days", "slot_step_minutes")
+        .first(),
+    )
+    earliest, latest = rules.window(now)
+    nothing = _Loaded(rules=rules, schedules=[])
+    if end_date < start_date:
+        return nothing
+
+    hours = WorkingHours.objects.filter(
+        tenant=tenant,
+        location=location,
+        staff__is_active=True,
+        staff_id__in=StaffService.objects.filter(tenant=tenant, service=service).values("staff_id"),
+    ).filter(
+        staff_id__in=StaffLocation.objects.filter(tenant=tenant, location=location).values(
+            "staff_id"
+        ),
+    )
+    if staff is not None:
+        hours = hours.filter(staff=staff)
+    if (end_date - start_date).days < 6:
+        weekdays = {(start_date + timedelta(days=i)).weekday() for i in range(7)}
+        hours = hours.filter(weekday__in=sorted(weekdays))
+    hours_by_staff: dict[int, list[WallHours]] = {}
+    for staff_id, weekday, start_time, end_time in hours.values_list(
+        "staff_id", "weekday", "start_time", "end_time"
+    ):
+        hours_by_staff.setdefault(staff_id, []).append((weekday, start_time, end_time))
+
+    tz = zoneinfo.ZoneInfo(location.timezone)
+    open_by_staff: dict[int, list[OpenInterval]] = {}
+    for staff_id, staff_hours in hours_by_staff.items():
+        intervals = working_intervals(staff_hours, tz=tz, start_date=start_date, end_date=end_date)
+        if intervals:
+            open_by_staff[staff_id] = intervals
+    if not open_by_staff:
+        return nothing
+    # Only time a slot can occupy matters: it starts inside the window and the open intervals.
+    lo = min(intervals[0].start for intervals in open_by_staff.values())
+    hi = max(intervals[-1].end for intervals in open_by_staff.values())
+    if booking_window:
+        lo, hi = max(earliest, lo), min(latest + rules.duration, hi)
+    if lo >= hi:
+        return nothing
+    staff_ids = sorted(open_by_staff)
+
+    time_off_by_staff: dict[int, list[Interval]] = {}
+    for staff_id, off_start, off_end in TimeOff.objects.filter(
+        tenant=tenant, staff_id__in=staff_ids, start__lt=hi, end__gt=lo
+    ).values_list("staff_id", "start", "end"):
+        time_off_by_staff.setdefault(staff_id, []).append((off_start, off_end))
+
+    appointments = Appointment.objects.filter(
+        tenant=tenant,
+        staff_id__in=staff_ids,
+        status__in=BLOCKING_STATUSES,
+        blocked_start__lt=hi + rules.buffer_after,
+        blocked_end__gt=lo - rules.buffer_before,
+    )
+    if exclude_appointment_id is not None:
+        appointments = appointments.exclude(pk=exclude_appointment_id)
+    busy_by_staff: dict[int, list[Interval]] = {}
+    for staff_id, blocked_start, blocked_end in appointments.order_by(
+        "staff_id", "blocked_start"
+    ).values_list("staff_id", "blocked_start", "blocked_end"):
+        busy_by_staff.setdefault(staff_id, []).append((blocked_start, blocked_end))
+
+    return _Loaded(
+        rules=rules,
+        schedules=schedules_from(
+            staff_ids=staff_ids,
+            open_by_staff=open_by_staff,
+            time_off_by_staff=time_off_by_staff,
+            busy_by_staff=busy_by_staff,
+        ),
+    )
+
+
+def availability_for(
+    *,
+    tenant: Business,
+    service: Service,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    staff: StaffMember | None = None,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The bookable slots of `service` at `location` from `start_date` to `end_date` (inclusive,
+    dates in the location's time zone), sorted by start, then staff id.
+
+    `staff=None` means any staff member: every (start, staff) pair is returned; collapse with
+    `appointments.availability.one_per_start`. At most four queries, whatever the range.
+    """
+    now = now or timezone.now()
+    loaded = _load_schedules(
+        tenant=tenant,
+        service=service,
+        location=location,
+        start_date=start_date,
+        end_date=end_date,
+        staff=staff,
+        now=now,
+    )
+    if loaded is None:
+        return []
+    rules = loaded.rules
+    earliest, latest = rules.window(now)
+    return compute_slots(
+        loaded.schedules,
+        duration=rules.duration,
+        step=rules.step,
+        buffer_before=rules.buffer_before,
+        buffer_after=rules.buffer_after,
+        earliest=earliest,
+        latest=latest,
+    )
+
+
+def slot_refusal(
+    *,
+    tenant: Business,
+    service: Service,
+    location: Location,
+    staff: StaffMember,
+    start: datetime,
+    now: datetime | None = None,
+    on_grid: bool = True,
+    exclude_appointment_id: int | None = None,
+    booking_window: bool = True,
+) -> Refusal | None:
+    """Why `availability_for` would not offer `start` with `staff`; None when it would.
+
+    `on_grid=False` also accepts starts between the offered times; `exclude_appointment_id`
+    ignores that appointment's own time (a reschedule); `booking_window=False` ignores the
+    minimum notice and maximum advance (the front desk booking a walk-in). At most four queries.
+    """
+    if timezone.is_naive(start):
+        raise InvalidBookingRequest(_("The start time needs a time zone."))
+    now = now or timezone.now()
+    day = start.astimezone(zoneinfo.ZoneInfo(location.timezone)).date()
+    loaded = _load_schedules(
+        tenant=tenant,
+        service=service,
+        location=location,
+        start_date=day,
+        end_date=day,
+        staff=staff,
+        now=now,
+        exclude_appointment_id=exclude_appointment_id,
+        booking_window=booking_window,
+    )
+    if loaded is None:
+        return Refusal.OUTSIDE_HOURS  # an inactive service or location has no hours
+    rules = loaded.rules
+    earliest, latest = rules.window(now) if booking_window else (None, None)
+    schedule = next(
+        (s for s in loaded.schedules if s.staff_id == staff.pk),
+        StaffSchedule(staff_id=staff.pk, open=()),
+    )
+    return refusal_for(
+        schedule,
+        start,
+        duration=rules.duration,
+        step=rules.step,
+        buffer_before=rules.buffer_before,
+        buffer_after=rules.buffer_after,
+        earliest=earliest,
+        latest=latest,
+        on_grid=on_grid,
+    )
+
+
+def slot_check(
+    *,
+    tenant: Business,
+    service: Service,
+    location: Location,
+    staff: StaffMember,
+    start: datetime,
+    now: datetime | None = None,
+    on_grid: bool = True,
+    exclude_appointment_id: int | None = None,
+    booking_window: bool = True,
+) -> None:
+    """Raise the SchedulingError that says why `start` is not bookable; return if it is."""
+    refusal = slot_refusal(
+        tenant=tenant,
+        service=service,
+        location=location,
+        staff=staff,
+        start=start,
+        now=now,
+        on_grid=on_grid,
+        exclude_appointment_id=exclude_appointment_id,
+        booking_window=booking_window,
+    )
+    if refusal is None:
+        return
+    if refusal in (Refusal.TOO_SOON, Refusal.TOO_FAR):
+        raise OutsideBookingWindow
+    if refusal is Refusal.TAKEN:
+        raise SlotTaken
+    if refusal is Refusal.OFF_GRID:
+        raise OffGrid
+    raise OutsideHours
+
+
+def staff_free_at(
+    *,
+    tenant: Business,
+    service: Service,
+    location: Location,
+    start: datetime,
+    now: datetime | None = None,
+    on_grid: bool = True,
+    booking_window: bool = True,
+) -> list[int]:
+    """Ids of the staff members who could take `service` at `start`, lowest id first.
+
+    The same rules as `slot_refusal`, for every eligible staff member at once (four queries).
+    """
+    if timezone.is_naive(start):
+        raise InvalidBookingRequest(_("The start time needs a time zone."))
+    now = now or timezone.now()
+    day = start.astimezone(zoneinfo.ZoneInfo(location.timezone)).date()
+    loaded = _load_schedules(
+        tenant=tenant,
+        service=service,
+        location=location,
+        start_date=day,
+        end_date=day,
+        staff=None,
+        now=now,
+        booking_window=booking_window,
+    )
+    if loaded is None:
+        return []
+    rules = loaded.rules
+    earliest, latest = rules.window(now) if booking_window else (None, None)
+    return sorted(
+        schedule.staff_id
+        for schedule in loaded.schedules
+        if refusal_for(
+            schedule,
+            start,
+            duration=rules.duration,
+            step=rules.step,
+            buffer_before=rules.buffer_before,
+            buffer_after=rules.buffer_after,
+            earliest=earliest,
+            latest=latest,
+            on_grid=on_grid,
+        )
+        is None
+    )
