@@ -14,6 +14,7 @@ How the business is found:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -118,3 +119,17 @@ class BusinessLocaleMiddleware:
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+def tenant_of(request: Any) -> Business:
+    """The business of a request (Django's or DRF's) already resolved by TenantMiddleware.
+
+    Only for code behind a permission that guarantees one; a missing business is a bug.
+    """
+    django_request = getattr(request, "_request", request)
+    tenant = getattr(django_request, "tenant", None)
+    if tenant is None:
+        raise RuntimeError(
+            "This request has no business; the view's permission should have refused it."
+        )
+    return cast(Business, tenant)

@@ -234,3 +234,26 @@ class ApiKey(TenantOwnedModel):
         """Return (lookup, raw_key) for a new key."""
         lookup = secrets.token_hex(6)
         return lookup, f"{API_KEY_PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
+
+
+class IdempotencyRecord(TenantOwnedModel):
+    """The first response to an API request sent with an `Idempotency-Key` header.
+
+    A retry with the same key and the same request gets this response again instead of
+    acting twice; the same key with another request is refused.
+    """
+
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key

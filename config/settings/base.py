@@ -173,12 +173,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.IsBusinessMember"],
+    "EXCEPTION_HANDLER": "tenants.api.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.Pagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Puntual API",
     "DESCRIPTION": "Appointments, reminders and policies for one business, authenticated by its API key.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"AppointmentStatusEnum": "appointments.models.AppointmentStatus"},
 }
 
 # --- Logging --------------------------------------------------------------------------

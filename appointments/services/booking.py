@@ -1,0 +1,316 @@
+"""Booking and rescheduling: the one way in for every channel, and the double-booking guard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments.errors import InvalidBookingRequest, InvalidTransition, SlotTaken
+from appointments.models import (
+    BLOCKING_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    EventKind,
+    Service,
+    StaffLocation,
+    StaffMember,
+    StaffService,
+)
+from appointments.selectors import slot_check, staff_free_at
+from appointments.services.common import Actor, Change, after_change, lock_appointment, record_event
+from appointments.workflow import RESCHEDULABLE
+from clients.models import Client
+from tenants.models import Business, Location
+
+
+def blocked_range(service: Service, start: datetime) -> tuple[datetime, datetime, datetime]:
+    end = start + service.duration
+    return (
+        end,
+        start - timedelta(minutes=service.buffer_before_minutes),
+        end + timedelta(minutes=service.buffer_after_minutes),
+    )
+
+
+def has_overlap(
+    *,
+    staff: StaffMember,
+    blocked_start: datetime,
+    blocked_end: datetime,
+    exclude_id: int | None = None,
+) -> bool:
+    qs = Appointment.objects.filter(
+        tenant_id=staff.tenant_id,
+        staff=staff,
+        status__in=BLOCKING_STATUSES,
+        blocked_start__lt=blocked_end,
+        blocked_end__gt=blocked_start,
+    )
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return qs.exists()
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """Which booking rules a channel must respect."""
+
+    window: bool  # minimum notice and maximum advance
+    grid: bool  # only the offered start times (the slot step)
+
+
+# Clients booking themselves get exactly the offered slots; integrators may pick any start
+# inside the window; the front desk may also book a walk-in at short notice.
+POLICIES: dict[str, BookingPolicy] = {
+    Channel.ONLINE: BookingPolicy(window=True, grid=True),
+    Channel.SMS: BookingPolicy(window=True, grid=True),
+    Channel.EMAIL: BookingPolicy(window=True, grid=True),
+    Channel.API: BookingPolicy(window=True, grid=False),
+    Channel.DASHBOARD: BookingPolicy(window=False, grid=False),
+    Channel.SYSTEM: BookingPolicy(window=False, grid=False),
+}
+
+
+def _check_slot(
+    *,
+    tenant: Business,
+    location: Location,
+    staff: StaffMember,
+    service: Service,
+    start: datetime,
+    channel: str,
+    now: datetime,
+    exclude_appointment_id: int | None = None,
+) -> None:
+    policy = POLICIES[channel]
+    slot_check(
+        tenant=tenant,
+        service=service,
+        location=location,
+        staff=staff,
+        start=start,
+        now=now,
+        on_grid=policy.grid,
+        booking_window=policy.window,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+
+
+def _validate_offer(
+    *, tenant: Business, location: Location, staff: StaffMember, service: Service, client: Client
+) -> None:
+    if not (
+        location.tenant_id == staff.tenant_id == service.tenant_id == client.tenant_id == tenant.pk
+    ):
+        raise InvalidBookingRequest(_("Location, staff, service and client must belong to the business."))
+    if not service.is_active:
+        raise InvalidBookingRequest(_("This service is not offered any more."))
+    if not staff.is_active:
+        raise InvalidBookingRequest(_("This staff member is not taking appointments."))
+    if not location.is_active:
+        raise InvalidBookingRequest(_("This location is closed."))
+    if not StaffService.objects.filter(tenant=tenant, staff=staff, service=service).exists():
+        raise InvalidBookingRequest(_("This staff member does not perform this service."))
+    if not StaffLocation.objects.filter(tenant=tenant, staff=staff, location=location).exists():
+        raise InvalidBookingRequest(_("This staff member does not work at this location."))
+
+
+def appointment_book(
+    *,
+    tenant: Business,
+    location: Location,
+    staff: StaffMember,
+    service: Service,
+    client: Client,
+    start: datetime,
+    source: str,
+    actor: Actor,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `service` with `staff` at `start` (aware). Raises a SchedulingError; writes nothing then.
+
+    Double booking is impossible: the overlap check gives a friendly answer in the common
+    case, and on PostgreSQL an exclusion constraint refuses the race that slips past it (on
+    SQLite the IMMEDIATE transaction serialises writers, so the check is enough).
+    """
+    if timezone.is_naive(start):
+        raise InvalidBookingRequest(_("The start time needs a time zone."))
+    now = now or timezone.now()
+    _validate_offer(tenant=tenant, location=location, staff=staff, service=service, client=client)
+    end, blocked_start, blocked_end = blocked_range(service, start)
+    try:
+        with transaction.atomic():
+            # Inside the transaction: on SQLite the IMMEDIATE write lock makes this check final.
+            _check_slot(
+                tenant=tenant,
+                location=location,
+                staff=staff,
+                service=service,
+                start=start,
+                channel=source,
+                now=now,
+            )
+            appointment = Appointment.objects.create(
+                tenant=tenant,
+                location=location,
+                staff=staff,
+                service=service,
+                client=client,
+                start=start,
+                end=end,
+                blocked_start=blocked_start,
+                blocked_end=blocked_end,
+                status=AppointmentStatus.SCHEDULED,
+                source=source,
+                notes=notes,
+                price=service.price,
+                created_at=now,
+            )
+            record_event(
+                appointment=appointment,
+                kind=EventKind.CREATED,
+                actor=actor,
+                at=now,
+                to_status=AppointmentStatus.SCHEDULED,
+            )
+            after_change(Change(appointment.pk, EventKind.CREATED))
+    except IntegrityError as exc:
+        if "appointment_no_overlap" in str(exc):
+            raise SlotTaken from exc
+        raise
+    return appointment
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    actor: Actor,
+    staff: StaffMember | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an open appointment, keeping its identity. A confirmed one goes back to scheduled."""
+    now = now or timezone.now()
+    if timezone.is_naive(start):
+        raise InvalidBookingRequest(_("The start time needs a time zone."))
+    try:
+        with transaction.atomic():
+            locked = lock_appointment(appointment)
+            if locked.status not in RESCHEDULABLE:
+                raise InvalidTransition
+            new_staff = staff or locked.staff
+            _validate_offer(
+                tenant=locked.tenant,
+                location=locked.location,
+                staff=new_staff,
+                service=locked.service,
+                client=locked.client,
+            )
+            end, blocked_start, blocked_end = blocked_range(locked.service, start)
+            _check_slot(
+                tenant=locked.tenant,
+                location=locked.location,
+                staff=new_staff,
+                service=locked.service,
+                start=start,
+                channel=actor.channel,
+                now=now,
+                exclude_appointment_id=locked.pk,
+            )
+            old = {"start": locked.start.isoformat(), "staff": locked.staff_id}
+            from_status = locked.status
+            locked.staff, locked.start, locked.end = new_staff, start, end
+            locked.blocked_start, locked.blocked_end = blocked_start, blocked_end
+            locked.status = AppointmentStatus.SCHEDULED
+            locked.confirmed_at = None
+            locked.version += 1
+            with transaction.atomic():
+                locked.save()
+            record_event(
+                appointment=locked,
+                kind=EventKind.RESCHEDULED,
+                actor=actor,
+                at=now,
+                from_status=from_status,
+                to_status=locked.status,
+                reason=reason,
+                data={"from": old, "to": {"start": start.isoformat(), "staff": new_staff.pk}},
+            )
+            after_change(Change(locked.pk, EventKind.RESCHEDULED, old))
+    except IntegrityError as exc:
+        if "appointment_no_overlap" in str(exc):
+            raise SlotTaken from exc
+        raise
+    return locked
+
+
+def appointment_book_any(
+    *,
+    tenant: Business,
+    location: Location,
+    service: Service,
+    client: Client,
+    start: datetime,
+    source: str,
+    actor: Actor,
+    staff: StaffMember | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Book with `staff`, or with whichever staff member is free at `start` when it is None.
+
+    With "anyone", the candidates are those availability offers at `start`; if another
+    request takes one of them meanwhile, the next is tried.
+    """
+    if staff is not None:
+        return appointment_book(
+            tenant=tenant,
+            location=location,
+            staff=staff,
+            service=service,
+            client=client,
+            start=start,
+            source=source,
+            actor=actor,
+            notes=notes,
+            now=now,
+        )
+    if timezone.is_naive(start):
+        raise InvalidBookingRequest(_("The start time needs a time zone."))
+    now = now or timezone.now()
+    policy = POLICIES[source]
+    candidates = staff_free_at(
+        tenant=tenant,
+        service=service,
+        location=location,
+        start=start,
+        now=now,
+        on_grid=policy.grid,
+        booking_window=policy.window,
+    )
+    if not candidates:
+        raise SlotTaken
+    for staff_id in candidates:
+        try:
+            return appointment_book(
+                tenant=tenant,
+                location=location,
+                staff=StaffMember.objects.get(pk=staff_id),
+                service=service,
+                client=client,
+                start=start,
+                source=source,
+                actor=actor,
+                notes=notes,
+                now=now,
+            )
+        except SlotTaken:
+            continue
+    raise SlotTaken

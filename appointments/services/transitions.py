@@ -1,0 +1,215 @@
+"""Status changes and the moments of a visit (check-in, start, finish), each locked and audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments.errors import InvalidTransition, SlotTaken
+from appointments.models import (
+    BLOCKING_STATUSES,
+    ActorType,
+    Appointment,
+    AppointmentStatus,
+    CancelledBy,
+    EventKind,
+)
+from appointments.services.booking import has_overlap
+from appointments.services.common import Actor, Change, after_change, lock_appointment, record_event
+from appointments.workflow import NOT_BEFORE_START, RESCHEDULABLE, can_correct, can_transition
+
+
+def appointment_transition(
+    *,
+    appointment: Appointment,
+    to_status: str,
+    actor: Actor,
+    reason: str = "",
+    now: datetime | None = None,
+    cancelled_by: str = "",
+) -> Appointment:
+    """Move `appointment` to `to_status` if the workflow allows it now; else InvalidTransition."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = lock_appointment(appointment)
+        from_status = locked.status
+        if not can_transition(from_status, to_status):
+            raise InvalidTransition
+        if to_status in NOT_BEFORE_START and now < locked.start:
+            raise InvalidTransition(_("An appointment can't be marked attended or no-show before it starts."))
+        locked.status = to_status
+        if to_status == AppointmentStatus.CONFIRMED:
+            locked.confirmed_at = now
+        elif to_status == AppointmentStatus.CANCELLED:
+            locked.cancelled_at = now
+            locked.cancelled_by = cancelled_by or (
+                CancelledBy.CLIENT
+                if actor.type == ActorType.CLIENT
+                else CancelledBy.SYSTEM
+                if actor.type == ActorType.SYSTEM
+                else CancelledBy.STAFF
+            )
+            locked.cancellation_reason = reason
+        elif (
+            to_status == AppointmentStatus.ATTENDED
+            and locked.finished_at is None
+            and locked.started_at
+        ):
+            locked.finished_at = now
+        locked.save()
+        record_event(
+            appointment=locked,
+            kind=EventKind.STATUS,
+            actor=actor,
+            at=now,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+        )
+        after_change(Change(locked.pk, EventKind.STATUS, {"from": from_status, "to": to_status}))
+    return locked
+
+
+def appointment_confirm(
+    *, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment, to_status=AppointmentStatus.CONFIRMED, actor=actor, now=now
+    )
+
+
+def appointment_cancel(
+    *, appointment: Appointment, actor: Actor, reason: str = "", now: datetime | None = None
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment,
+        to_status=AppointmentStatus.CANCELLED,
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+
+
+def appointment_mark_attended(
+    *, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment, to_status=AppointmentStatus.ATTENDED, actor=actor, now=now
+    )
+
+
+def appointment_mark_no_show(
+    *, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    return appointment_transition(
+        appointment=appointment, to_status=AppointmentStatus.NO_SHOW, actor=actor, now=now
+    )
+
+
+def appointment_correct(
+    *,
+    appointment: Appointment,
+    to_status: str,
+    actor: Actor,
+    reason: str,
+    now: datetime | None = None,
+) -> Appointment:
+    """An admin's audited correction of a final status (no-show → attended). A reason is required."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise InvalidTransition(_("A correction needs a written reason."))
+    with transaction.atomic():
+        locked = lock_appointment(appointment)
+        from_status = locked.status
+        if not can_correct(from_status, to_status):
+            raise InvalidTransition
+        if to_status in BLOCKING_STATUSES and has_overlap(
+            staff=locked.staff,
+            blocked_start=locked.blocked_start,
+            blocked_end=locked.blocked_end,
+            exclude_id=locked.pk,
+        ):
+            raise SlotTaken(_("Another appointment now holds this time."))
+        locked.status = to_status
+        locked.save()
+        record_event(
+            appointment=locked,
+            kind=EventKind.CORRECTED,
+            actor=actor,
+            at=now,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+        )
+        after_change(Change(locked.pk, EventKind.CORRECTED, {"from": from_status, "to": to_status}))
+    return locked
+
+
+def _mark_moment(
+    *, appointment: Appointment, field_name: str, kind: str, actor: Actor, now: datetime | None
+) -> Appointment:
+    """Check-in, start and finish: recorded once, while the appointment is open; status unchanged."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = lock_appointment(appointment)
+        if locked.status not in RESCHEDULABLE and not (
+            kind == EventKind.FINISHED and locked.status == AppointmentStatus.ATTENDED
+        ):
+            raise InvalidTransition
+        if getattr(locked, field_name) is not None:
+            raise InvalidTransition(_("This was already recorded."))
+        if kind == EventKind.STARTED and locked.arrived_at is None:
+            locked.arrived_at = now  # starting implies the client is here
+        if kind == EventKind.FINISHED and locked.started_at is None:
+            raise InvalidTransition(_("The appointment has not started."))
+        setattr(locked, field_name, now)
+        locked.save()
+        record_event(
+            appointment=locked,
+            kind=kind,
+            actor=actor,
+            at=now,
+            from_status=locked.status,
+            to_status=locked.status,
+        )
+        after_change(Change(locked.pk, kind))
+    return locked
+
+
+def appointment_check_in(
+    *, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    return _mark_moment(
+        appointment=appointment,
+        field_name="arrived_at",
+        kind=EventKind.ARRIVED,
+        actor=actor,
+        now=now,
+    )
+
+
+def appointment_start(
+    *, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    return _mark_moment(
+        appointment=appointment,
+        field_name="started_at",
+        kind=EventKind.STARTED,
+        actor=actor,
+        now=now,
+    )
+
+
+def appointment_finish(
+    *, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    return _mark_moment(
+        appointment=appointment,
+        field_name="finished_at",
+        kind=EventKind.FINISHED,
+        actor=actor,
+        now=now,
+    )

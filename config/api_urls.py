@@ -1,0 +1,33 @@
+"""`/api/v1/`: one router for every resource of the API."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from appointments.api.views import (
+    AppointmentViewSet,
+    AvailabilityView,
+    ServiceViewSet,
+    StaffViewSet,
+    TimeOffViewSet,
+    WorkingHoursViewSet,
+)
+from clients.api.views import ClientViewSet
+from tenants.api.views import CurrentBusinessView, LocationViewSet
+
+router = SimpleRouter(use_regex_path=False)
+router.register("locations", LocationViewSet, basename="location")
+router.register("services", ServiceViewSet, basename="service")
+router.register("staff", StaffViewSet, basename="staff")
+router.register("working-hours", WorkingHoursViewSet, basename="working-hours")
+router.register("time-off", TimeOffViewSet, basename="time-off")
+router.register("clients", ClientViewSet, basename="client")
+router.register("appointments", AppointmentViewSet, basename="appointment")
+
+urlpatterns = [
+    path("business/", CurrentBusinessView.as_view(), name="business"),
+    path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]

@@ -1,0 +1,76 @@
+"""`Idempotency-Key` for API writes: a retried request returns the first result.
+
+The record is inserted in the same transaction as the work. A concurrent request with the
+same key blocks on the unique index until the first commits (PostgreSQL) and then replays
+its response; if the first failed and rolled back, the second simply does the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tenants.middleware import tenant_of
+from tenants.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() if request.method else b"")
+    digest.update(b"\0" + request.path.encode() + b"\0")
+    digest.update(request._request.body)
+    return digest.hexdigest()
+
+
+def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        return handler()
+    if len(key) > MAX_KEY_LENGTH:
+        return Response(
+            {
+                "code": "invalid_idempotency_key",
+                "detail": f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    tenant = tenant_of(request)
+    fingerprint = _fingerprint(request)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    tenant=tenant, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            return _replay(tenant_id=tenant.pk, key=key, fingerprint=fingerprint)
+        response = handler()
+        record.response_status = response.status_code
+        record.response_body = response.data
+        record.save(update_fields=["response_status", "response_body"])
+        return response
+
+
+def _replay(*, tenant_id: int, key: str, fingerprint: str) -> Response:
+    record = IdempotencyRecord.objects.get(tenant_id=tenant_id, key=key)
+    if record.fingerprint != fingerprint:
+        return Response(
+            {
+                "code": "idempotency_key_reused",
+                "detail": f"This {HEADER} was used for another request.",
+            },
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Response(
+        record.response_body,
+        status=record.response_status or 200,
+        headers={"Idempotent-Replayed": "true"},
+    )
