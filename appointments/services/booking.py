@@ -107,7 +107,9 @@ def _validate_offer(
     if not (
         location.tenant_id == staff.tenant_id == service.tenant_id == client.tenant_id == tenant.pk
     ):
-        raise InvalidBookingRequest(_("Location, staff, service and client must belong to the business."))
+        raise InvalidBookingRequest(
+            _("Location, staff, service and client must belong to the business.")
+        )
     if not service.is_active:
         raise InvalidBookingRequest(_("This service is not offered any more."))
     if not staff.is_active:

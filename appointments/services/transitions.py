@@ -39,7 +39,9 @@ def appointment_transition(
         if not can_transition(from_status, to_status):
             raise InvalidTransition
         if to_status in NOT_BEFORE_START and now < locked.start:
-            raise InvalidTransition(_("An appointment can't be marked attended or no-show before it starts."))
+            raise InvalidTransition(
+                _("An appointment can't be marked attended or no-show before it starts.")
+            )
         locked.status = to_status
         if to_status == AppointmentStatus.CONFIRMED:
             locked.confirmed_at = now
