@@ -18,7 +18,12 @@ CLIENT_FIELDS = ("name", "phone", "email", "language", "notes", "sms_consent", "
 def _clean(*, tenant: Business, data: dict[str, Any]) -> dict[str, Any]:
     cleaned = dict(data)
     if "phone" in cleaned:
-        cleaned["phone"] = normalize_phone(cleaned["phone"] or "", default_region=tenant.country)
+        try:
+            cleaned["phone"] = normalize_phone(
+                cleaned["phone"] or "", default_region=tenant.country
+            )
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from exc
     if "email" in cleaned:
         cleaned["email"] = (cleaned["email"] or "").strip().lower()
     if "name" in cleaned:

@@ -17,6 +17,7 @@ from appointments.models import (
 )
 from appointments.services.setup import working_hours_validate
 from clients.models import Client
+from clients.phones import normalize_phone
 from tenants.api.fields import AwareDateTimeField
 from tenants.middleware import tenant_of
 from tenants.models import Location
@@ -221,6 +222,17 @@ class NewClientSerializer(serializers.Serializer[Any]):
     language = serializers.ChoiceField(choices=["", "es", "en"], required=False, default="")
     sms_consent = serializers.BooleanField(required=False, default=False)
     email_consent = serializers.BooleanField(required=False, default=False)
+
+    def validate_phone(self, value: str) -> str:
+        try:
+            return normalize_phone(value, default_region=tenant_of(self.context["request"]).country)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("phone") and not attrs.get("email"):
+            raise serializers.ValidationError("Give a phone number or an email address.")
+        return attrs
 
 
 class AppointmentCreateSerializer(serializers.Serializer[Any]):

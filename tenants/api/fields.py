@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 
@@ -14,8 +15,11 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str):
-            parsed = serializers.DateTimeField(default_timezone=None).to_internal_value(value)
-            if timezone.is_naive(parsed):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
                 self.fail("naive")
         result: datetime = super().to_internal_value(value)
         return result

@@ -81,3 +81,24 @@ def test_the_reset_email_is_in_spanish_when_asked_in_spanish(client: DjangoClien
     UserFactory(email="desk@example.com")
     client.post(reverse("password_reset"), {"email": "desk@example.com"}, HTTP_ACCEPT_LANGUAGE="es")
     assert "contraseña" in mail.outbox[0].subject
+
+
+def test_a_member_changes_their_password_on_puntuals_own_page(
+    client: DjangoClient, business: Business
+) -> None:
+    user = UserFactory()
+    MembershipFactory(tenant=business, user=user)
+    client.force_login(user)
+    page = client.get(reverse("password_change"))
+    assert "<h1>Change your password</h1>" in page.content.decode()
+    new_password = "yet-another-password-77"
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": new_password,
+            "new_password2": new_password,
+        },
+    )
+    assert response.status_code == 302
+    assert "Your new password is in use" in client.get(response["Location"]).content.decode()
