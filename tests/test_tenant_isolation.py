@@ -164,7 +164,7 @@ ACTORS = ["owner", "receptionist", "provider", "api_key", "other_admin"]
 
 def _as(
     actor: str, client: DjangoClient, ours: World, theirs: World
-) -> tuple[DjangoClient, dict[str, str], World]:
+) -> tuple[DjangoClient, dict[str, Any], World]:
     """A client acting as `actor`, and the world whose ids it must NOT reach."""
     if actor == "api_key":
         return client, {"HTTP_AUTHORIZATION": f"Bearer {ours.raw_key}"}, theirs
@@ -275,7 +275,7 @@ def test_other_business_ids_cannot_be_smuggled_into_our_writes(
     client: DjangoClient, worlds: tuple[World, World]
 ) -> None:
     ours, theirs = worlds
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {ours.raw_key}"}
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {ours.raw_key}"}
     attempts = [
         (
             "/api/v1/staff/",

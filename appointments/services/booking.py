@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +36,34 @@ def blocked_range(service: Service, start: datetime) -> tuple[datetime, datetime
         end,
         start - timedelta(minutes=service.buffer_before_minutes),
         end + timedelta(minutes=service.buffer_after_minutes),
+    )
+
+
+@contextmanager
+def overlap_means_slot_taken() -> Iterator[None]:
+    """Turn PostgreSQL's refusal of an overlapping appointment into the business error."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "appointment_no_overlap" in str(exc):
+            raise SlotTaken from exc
+        raise
+
+
+def lock_staff(*staff: StaffMember) -> None:
+    """Serialise the bookings and moves of these staff members until the transaction ends.
+
+    With the lock held, the overlap check sees every competing write committed, so it is
+    final, and PostgreSQL's exclusion check never has two uncommitted conflicting rows to wait
+    on crosswise (which it resolves by killing one with "deadlock detected"). No-key: inserting
+    other rows that reference the staff member is not blocked. A no-op on SQLite.
+    """
+    ids = sorted({member.pk for member in staff})
+    list(
+        StaffMember.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -137,55 +167,51 @@ def appointment_book(
 ) -> Appointment:
     """Book `service` with `staff` at `start` (aware). Raises a SchedulingError; writes nothing then.
 
-    Double booking is impossible: the overlap check gives a friendly answer in the common
-    case, and on PostgreSQL an exclusion constraint refuses the race that slips past it (on
-    SQLite the IMMEDIATE transaction serialises writers, so the check is enough).
+    Double booking is impossible: bookings of one staff member are serialised by a row lock
+    on the staff member (PostgreSQL) or by the IMMEDIATE write lock (SQLite), so the slot
+    check inside the transaction is final; PostgreSQL's exclusion constraint stays the last
+    guard for any writer that skips this function.
     """
     if timezone.is_naive(start):
         raise InvalidBookingRequest(_("The start time needs a time zone."))
     now = now or timezone.now()
     _validate_offer(tenant=tenant, location=location, staff=staff, service=service, client=client)
     end, blocked_start, blocked_end = blocked_range(service, start)
-    try:
-        with transaction.atomic():
-            # Inside the transaction: on SQLite the IMMEDIATE write lock makes this check final.
-            _check_slot(
-                tenant=tenant,
-                location=location,
-                staff=staff,
-                service=service,
-                start=start,
-                channel=source,
-                now=now,
-            )
-            appointment = Appointment.objects.create(
-                tenant=tenant,
-                location=location,
-                staff=staff,
-                service=service,
-                client=client,
-                start=start,
-                end=end,
-                blocked_start=blocked_start,
-                blocked_end=blocked_end,
-                status=AppointmentStatus.SCHEDULED,
-                source=source,
-                notes=notes,
-                price=service.price,
-                created_at=now,
-            )
-            record_event(
-                appointment=appointment,
-                kind=EventKind.CREATED,
-                actor=actor,
-                at=now,
-                to_status=AppointmentStatus.SCHEDULED,
-            )
-            after_change(Change(appointment.pk, EventKind.CREATED))
-    except IntegrityError as exc:
-        if "appointment_no_overlap" in str(exc):
-            raise SlotTaken from exc
-        raise
+    with overlap_means_slot_taken(), transaction.atomic():
+        lock_staff(staff)
+        _check_slot(
+            tenant=tenant,
+            location=location,
+            staff=staff,
+            service=service,
+            start=start,
+            channel=source,
+            now=now,
+        )
+        appointment = Appointment.objects.create(
+            tenant=tenant,
+            location=location,
+            staff=staff,
+            service=service,
+            client=client,
+            start=start,
+            end=end,
+            blocked_start=blocked_start,
+            blocked_end=blocked_end,
+            status=AppointmentStatus.SCHEDULED,
+            source=source,
+            notes=notes,
+            price=service.price,
+            created_at=now,
+        )
+        record_event(
+            appointment=appointment,
+            kind=EventKind.CREATED,
+            actor=actor,
+            at=now,
+            to_status=AppointmentStatus.SCHEDULED,
+        )
+        after_change(Change(appointment.pk, EventKind.CREATED))
     return appointment
 
 
@@ -202,54 +228,50 @@ def appointment_reschedule(
     now = now or timezone.now()
     if timezone.is_naive(start):
         raise InvalidBookingRequest(_("The start time needs a time zone."))
-    try:
+    with overlap_means_slot_taken(), transaction.atomic():
+        locked = lock_appointment(appointment)
+        if locked.status not in RESCHEDULABLE:
+            raise InvalidTransition
+        new_staff = staff or locked.staff
+        _validate_offer(
+            tenant=locked.tenant,
+            location=locked.location,
+            staff=new_staff,
+            service=locked.service,
+            client=locked.client,
+        )
+        end, blocked_start, blocked_end = blocked_range(locked.service, start)
+        lock_staff(locked.staff, new_staff)
+        _check_slot(
+            tenant=locked.tenant,
+            location=locked.location,
+            staff=new_staff,
+            service=locked.service,
+            start=start,
+            channel=actor.channel,
+            now=now,
+            exclude_appointment_id=locked.pk,
+        )
+        old = {"start": locked.start.isoformat(), "staff": locked.staff_id}
+        from_status = locked.status
+        locked.staff, locked.start, locked.end = new_staff, start, end
+        locked.blocked_start, locked.blocked_end = blocked_start, blocked_end
+        locked.status = AppointmentStatus.SCHEDULED
+        locked.confirmed_at = None
+        locked.version += 1
         with transaction.atomic():
-            locked = lock_appointment(appointment)
-            if locked.status not in RESCHEDULABLE:
-                raise InvalidTransition
-            new_staff = staff or locked.staff
-            _validate_offer(
-                tenant=locked.tenant,
-                location=locked.location,
-                staff=new_staff,
-                service=locked.service,
-                client=locked.client,
-            )
-            end, blocked_start, blocked_end = blocked_range(locked.service, start)
-            _check_slot(
-                tenant=locked.tenant,
-                location=locked.location,
-                staff=new_staff,
-                service=locked.service,
-                start=start,
-                channel=actor.channel,
-                now=now,
-                exclude_appointment_id=locked.pk,
-            )
-            old = {"start": locked.start.isoformat(), "staff": locked.staff_id}
-            from_status = locked.status
-            locked.staff, locked.start, locked.end = new_staff, start, end
-            locked.blocked_start, locked.blocked_end = blocked_start, blocked_end
-            locked.status = AppointmentStatus.SCHEDULED
-            locked.confirmed_at = None
-            locked.version += 1
-            with transaction.atomic():
-                locked.save()
-            record_event(
-                appointment=locked,
-                kind=EventKind.RESCHEDULED,
-                actor=actor,
-                at=now,
-                from_status=from_status,
-                to_status=locked.status,
-                reason=reason,
-                data={"from": old, "to": {"start": start.isoformat(), "staff": new_staff.pk}},
-            )
-            after_change(Change(locked.pk, EventKind.RESCHEDULED, old))
-    except IntegrityError as exc:
-        if "appointment_no_overlap" in str(exc):
-            raise SlotTaken from exc
-        raise
+            locked.save()
+        record_event(
+            appointment=locked,
+            kind=EventKind.RESCHEDULED,
+            actor=actor,
+            at=now,
+            from_status=from_status,
+            to_status=locked.status,
+            reason=reason,
+            data={"from": old, "to": {"start": start.isoformat(), "staff": new_staff.pk}},
+        )
+        after_change(Change(locked.pk, EventKind.RESCHEDULED, old))
     return locked
 
 

@@ -17,7 +17,7 @@ from appointments.models import (
     CancelledBy,
     EventKind,
 )
-from appointments.services.booking import has_overlap
+from appointments.services.booking import has_overlap, lock_staff, overlap_means_slot_taken
 from appointments.services.common import Actor, Change, after_change, lock_appointment, record_event
 from appointments.workflow import NOT_BEFORE_START, RESCHEDULABLE, can_correct, can_transition
 
@@ -123,11 +123,13 @@ def appointment_correct(
     now = now or timezone.now()
     if not reason.strip():
         raise InvalidTransition(_("A correction needs a written reason."))
-    with transaction.atomic():
+    with overlap_means_slot_taken(), transaction.atomic():
         locked = lock_appointment(appointment)
         from_status = locked.status
         if not can_correct(from_status, to_status):
             raise InvalidTransition
+        if to_status in BLOCKING_STATUSES:
+            lock_staff(locked.staff)
         if to_status in BLOCKING_STATUSES and has_overlap(
             staff=locked.staff,
             blocked_start=locked.blocked_start,

@@ -45,7 +45,7 @@ class Api:
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(f"/api/v1/{path}", params, HTTP_AUTHORIZATION=self.auth)
 
-    def post(self, path: str, body: dict[str, Any] | None = None, **headers: str) -> Any:
+    def post(self, path: str, body: dict[str, Any] | None = None, **headers: Any) -> Any:
         return self.client.post(
             f"/api/v1/{path}",
             body or {},

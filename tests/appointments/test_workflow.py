@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,13 +34,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 S = AppointmentStatus
+Book = Callable[..., Appointment]
 START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # Monday 10:00 in Madrid
 BEFORE = START - timedelta(days=2)
 AFTER = START + timedelta(minutes=40)
 
 
 @pytest.fixture
-def book(in_business: Business):  # type: ignore[no-untyped-def]
+def book(in_business: Business) -> Book:
     location = LocationFactory(tenant=in_business, timezone="Europe/Madrid")
     service = ServiceFactory(tenant=in_business, duration_minutes=30)
     staff = staff_offering(tenant=in_business, location=location, services=[service])
@@ -78,7 +80,9 @@ ALL_PAIRS = [(a, b) for a in S.values for b in S.values if a != b]
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), ALL_PAIRS)
-def test_every_transition_follows_the_declared_map(book, from_status: str, to_status: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_transition_follows_the_declared_map(
+    book: Book, from_status: str, to_status: str
+) -> None:
     appointment = _reach(book(), from_status)
     events_before = AppointmentEvent.objects.filter(appointment=appointment).count()
     when = AFTER if to_status in (S.ATTENDED, S.NO_SHOW) else BEFORE
@@ -114,7 +118,7 @@ def test_the_map_is_the_one_the_product_describes() -> None:
 
 
 @pytest.mark.parametrize("outcome", [S.ATTENDED, S.NO_SHOW])
-def test_outcomes_cannot_be_recorded_before_the_start(book, outcome: str) -> None:  # type: ignore[no-untyped-def]
+def test_outcomes_cannot_be_recorded_before_the_start(book: Book, outcome: str) -> None:
     appointment = book()
     with pytest.raises(InvalidTransition):
         appointment_transition(
@@ -131,7 +135,7 @@ def test_outcomes_cannot_be_recorded_before_the_start(book, outcome: str) -> Non
     )
 
 
-def test_a_cancellation_records_who_when_and_why(book) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancellation_records_who_when_and_why(book: Book) -> None:
     appointment = appointment_cancel(
         appointment=book(), actor=Actor.client("sms"), reason="Sick", now=BEFORE
     )
@@ -141,10 +145,11 @@ def test_a_cancellation_records_who_when_and_why(book) -> None:  # type: ignore[
         appointment.cancellation_reason,
     ) == ("client", BEFORE, "Sick")
     event = appointment.events.last()
+    assert event is not None
     assert (event.actor_type, event.channel, event.reason) == ("client", "sms", "Sick")
 
 
-def test_arrival_start_and_finish_are_recorded_without_changing_the_status(book) -> None:  # type: ignore[no-untyped-def]
+def test_arrival_start_and_finish_are_recorded_without_changing_the_status(book: Book) -> None:
     appointment = _reach(book(), S.CONFIRMED)
     desk = Actor.system()
     appointment = appointment_check_in(
@@ -174,7 +179,7 @@ def test_arrival_start_and_finish_are_recorded_without_changing_the_status(book)
     ]
 
 
-def test_finishing_needs_a_start_and_a_cancelled_visit_cannot_check_in(book) -> None:  # type: ignore[no-untyped-def]
+def test_finishing_needs_a_start_and_a_cancelled_visit_cannot_check_in(book: Book) -> None:
     appointment = book()
     with pytest.raises(InvalidTransition):
         appointment_finish(appointment=appointment, actor=Actor.system(), now=START)
@@ -185,7 +190,7 @@ def test_finishing_needs_a_start_and_a_cancelled_visit_cannot_check_in(book) -> 
         appointment_check_in(appointment=cancelled, actor=Actor.system(), now=START)
 
 
-def test_an_admin_may_correct_a_no_show_to_attended_with_a_reason(book) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_may_correct_a_no_show_to_attended_with_a_reason(book: Book) -> None:
     appointment = _reach(book(), S.NO_SHOW)
     admin = Actor.staff(UserFactory())
     with pytest.raises(InvalidTransition):
@@ -201,6 +206,7 @@ def test_an_admin_may_correct_a_no_show_to_attended_with_a_reason(book) -> None:
     )
     assert corrected.status == S.ATTENDED
     event = corrected.events.last()
+    assert event is not None
     assert (event.kind, event.from_status, event.to_status, event.reason) == (
         EventKind.CORRECTED,
         S.NO_SHOW,
@@ -213,7 +219,7 @@ def test_an_admin_may_correct_a_no_show_to_attended_with_a_reason(book) -> None:
         )
 
 
-def test_a_correction_cannot_take_back_time_given_to_someone_else(book) -> None:  # type: ignore[no-untyped-def]
+def test_a_correction_cannot_take_back_time_given_to_someone_else(book: Book) -> None:
     no_show = _reach(book(), S.NO_SHOW)
     book()  # a walk-in took the freed time
     with pytest.raises(SlotTaken):
@@ -229,7 +235,7 @@ def test_a_correction_cannot_take_back_time_given_to_someone_else(book) -> None:
 
 
 @pytest.mark.parametrize("status", [S.CANCELLED, S.ATTENDED, S.NO_SHOW])
-def test_only_open_appointments_can_be_rescheduled(book, status: str) -> None:  # type: ignore[no-untyped-def]
+def test_only_open_appointments_can_be_rescheduled(book: Book, status: str) -> None:
     appointment = _reach(book(), status)
     with pytest.raises(InvalidTransition):
         appointment_reschedule(
@@ -240,7 +246,9 @@ def test_only_open_appointments_can_be_rescheduled(book, status: str) -> None:  
         )
 
 
-def test_a_no_show_frees_the_rest_of_the_slot_and_a_cancellation_frees_all_of_it(book) -> None:  # type: ignore[no-untyped-def]
+def test_a_no_show_frees_the_rest_of_the_slot_and_a_cancellation_frees_all_of_it(
+    book: Book,
+) -> None:
     _reach(book(), S.NO_SHOW)
     assert book().status == S.SCHEDULED  # the walk-in
     cancelled_later = _reach(book(START + timedelta(hours=2)), S.CANCELLED)
@@ -249,7 +257,7 @@ def test_a_no_show_frees_the_rest_of_the_slot_and_a_cancellation_frees_all_of_it
 
 def test_scopes_keep_appointments_of_other_businesses_out_of_reach(
     book, in_business: Business
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     mine = book()
     from tests.factories import BusinessFactory
 
