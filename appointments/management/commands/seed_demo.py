@@ -75,6 +75,12 @@ CLIENTS = [
 ]
 
 
+def _next_quarter(moment: datetime) -> datetime:
+    """Round up to the quarter hour: online bookings take only the offered (15-minute) slots."""
+    extra = -moment.minute % 15
+    return moment + timedelta(minutes=extra) if extra else moment
+
+
 class Command(BaseCommand):
     help = "Create the demo business (only if absent) and print how to log in."
 
@@ -214,10 +220,10 @@ class Command(BaseCommand):
                                 now=cursor - timedelta(days=rng.randint(3, 20)),
                             )
                         except SchedulingError:
-                            cursor = end
+                            cursor = _next_quarter(end)
                             continue
                         self._play_out(appointment, desk, now, rng)
-                        cursor = end
+                        cursor = _next_quarter(end)
 
     def _play_out(self, appointment: Any, actor: Actor, now: datetime, rng: random.Random) -> None:
         """Give the appointment a believable history for its time relative to now."""
