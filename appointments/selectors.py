@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -126,6 +129,28 @@ class _Loaded:
     schedules: list[StaffSchedule]
 
 
+# The loader runs on every booking and every availability request. The ORM spent ~4 ms
+# building these four statements (their SQL runs in ~0.5 ms), so they are written out; the
+# tenant is explicit in each, as the scoped managers would have made it.
+_RULES = BookingRules._meta.db_table
+_HOURS = WorkingHours._meta.db_table
+_STAFF = StaffMember._meta.db_table
+_STAFF_SERVICE = StaffService._meta.db_table
+_STAFF_LOCATION = StaffLocation._meta.db_table
+_TIME_OFF = TimeOff._meta.db_table
+_APPOINTMENTS = Appointment._meta.db_table
+_END = connection.ops.quote_name("end")
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _utc(moment: datetime) -> datetime:
+    """Rows read without the ORM: SQLite gives naive UTC datetimes, PostgreSQL aware ones."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _load_schedules(
     *,
     tenant: Business,
@@ -148,75 +173,95 @@ def _load_schedules(
         raise InvalidBookingRequest(_("The staff member must belong to the business."))
     if not (service.is_active and location.is_active):
         return None
-    rules = slot_rules_for(
-        service=service,
-        business_rules=BookingRules.objects.filter(tenant=tenant)
-        .values_list("min_notice_minutes", "max_advance_days", "slot_step_minutes")
-        .first(),
-    )
-    earliest, latest = rules.window(now)
-    nothing = _Loaded(rules=rules, schedules=[])
-    if end_date < start_date:
-        return nothing
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min_notice_minutes, max_advance_days, slot_step_minutes FROM {_RULES}"  # noqa: S608 - only _meta table names and %s placeholders
+            " WHERE tenant_id = %s ORDER BY id LIMIT 1",
+            [tenant.pk],
+        )
+        row = cursor.fetchone()
+        rules = slot_rules_for(service=service, business_rules=tuple(row) if row else None)
+        earliest, latest = rules.window(now)
+        nothing = _Loaded(rules=rules, schedules=[])
+        if end_date < start_date:
+            return nothing
 
-    hours = WorkingHours.objects.filter(
-        tenant=tenant,
-        location=location,
-        staff__is_active=True,
-        staff_id__in=StaffService.objects.filter(tenant=tenant, service=service).values("staff_id"),
-    ).filter(
-        staff_id__in=StaffLocation.objects.filter(tenant=tenant, location=location).values(
-            "staff_id"
-        ),
-    )
-    if staff is not None:
-        hours = hours.filter(staff=staff)
-    if (end_date - start_date).days < 6:
-        weekdays = {(start_date + timedelta(days=i)).weekday() for i in range(7)}
-        hours = hours.filter(weekday__in=sorted(weekdays))
-    hours_by_staff: dict[int, list[WallHours]] = {}
-    for staff_id, weekday, start_time, end_time in hours.values_list(
-        "staff_id", "weekday", "start_time", "end_time"
-    ):
-        hours_by_staff.setdefault(staff_id, []).append((weekday, start_time, end_time))
+        # Staff who are active, perform the service and work at the location; their hours there.
+        sql = (
+            f"SELECT wh.staff_id, wh.weekday, wh.start_time, wh.end_time FROM {_HOURS} wh"  # noqa: S608 - only _meta table names and %s placeholders
+            f" JOIN {_STAFF} s ON s.id = wh.staff_id AND s.tenant_id = wh.tenant_id"
+            f" WHERE wh.tenant_id = %s AND wh.location_id = %s AND s.is_active"
+            f" AND wh.staff_id IN (SELECT staff_id FROM {_STAFF_SERVICE} WHERE tenant_id = %s AND service_id = %s)"
+            f" AND wh.staff_id IN (SELECT staff_id FROM {_STAFF_LOCATION} WHERE tenant_id = %s AND location_id = %s)"
+        )
+        params: list[Any] = [tenant.pk, location.pk, tenant.pk, service.pk, tenant.pk, location.pk]
+        if staff is not None:
+            sql += " AND wh.staff_id = %s"
+            params.append(staff.pk)
+        if (end_date - start_date).days < 6:
+            weekdays = sorted({(start_date + timedelta(days=i)).weekday() for i in range(7)})
+            sql += f" AND wh.weekday IN ({_placeholders(weekdays)})"
+            params.extend(weekdays)
+        cursor.execute(sql, params)
+        hours_by_staff: dict[int, list[WallHours]] = {}
+        for staff_id, weekday, start_time, end_time in cursor.fetchall():
+            hours_by_staff.setdefault(staff_id, []).append((weekday, start_time, end_time))
 
-    tz = zoneinfo.ZoneInfo(location.timezone)
-    open_by_staff: dict[int, list[OpenInterval]] = {}
-    for staff_id, staff_hours in hours_by_staff.items():
-        intervals = working_intervals(staff_hours, tz=tz, start_date=start_date, end_date=end_date)
-        if intervals:
-            open_by_staff[staff_id] = intervals
-    if not open_by_staff:
-        return nothing
-    # Only time a slot can occupy matters: it starts inside the window and the open intervals.
-    lo = min(intervals[0].start for intervals in open_by_staff.values())
-    hi = max(intervals[-1].end for intervals in open_by_staff.values())
-    if booking_window:
-        lo, hi = max(earliest, lo), min(latest + rules.duration, hi)
-    if lo >= hi:
-        return nothing
-    staff_ids = sorted(open_by_staff)
+        tz = zoneinfo.ZoneInfo(location.timezone)
+        open_by_staff: dict[int, list[OpenInterval]] = {}
+        for staff_id, staff_hours in hours_by_staff.items():
+            intervals = working_intervals(
+                staff_hours, tz=tz, start_date=start_date, end_date=end_date
+            )
+            if intervals:
+                open_by_staff[staff_id] = intervals
+        if not open_by_staff:
+            return nothing
+        # Only time a slot can occupy matters: it starts inside the window and the open intervals.
+        lo = min(intervals[0].start for intervals in open_by_staff.values())
+        hi = max(intervals[-1].end for intervals in open_by_staff.values())
+        if booking_window:
+            lo, hi = max(earliest, lo), min(latest + rules.duration, hi)
+        if lo >= hi:
+            return nothing
+        staff_ids = sorted(open_by_staff)
 
-    time_off_by_staff: dict[int, list[Interval]] = {}
-    for staff_id, off_start, off_end in TimeOff.objects.filter(
-        tenant=tenant, staff_id__in=staff_ids, start__lt=hi, end__gt=lo
-    ).values_list("staff_id", "start", "end"):
-        time_off_by_staff.setdefault(staff_id, []).append((off_start, off_end))
+        cursor.execute(
+            f"SELECT staff_id, start, {_END} FROM {_TIME_OFF}"  # noqa: S608 - only _meta table names and %s placeholders
+            f" WHERE tenant_id = %s AND staff_id IN ({_placeholders(staff_ids)})"
+            f" AND start < %s AND {_END} > %s",
+            [
+                tenant.pk,
+                *staff_ids,
+                ops.adapt_datetimefield_value(hi),
+                ops.adapt_datetimefield_value(lo),
+            ],
+        )
+        time_off_by_staff: dict[int, list[Interval]] = {}
+        for staff_id, off_start, off_end in cursor.fetchall():
+            time_off_by_staff.setdefault(staff_id, []).append((_utc(off_start), _utc(off_end)))
 
-    appointments = Appointment.objects.filter(
-        tenant=tenant,
-        staff_id__in=staff_ids,
-        status__in=BLOCKING_STATUSES,
-        blocked_start__lt=hi + rules.buffer_after,
-        blocked_end__gt=lo - rules.buffer_before,
-    )
-    if exclude_appointment_id is not None:
-        appointments = appointments.exclude(pk=exclude_appointment_id)
-    busy_by_staff: dict[int, list[Interval]] = {}
-    for staff_id, blocked_start, blocked_end in appointments.order_by(
-        "staff_id", "blocked_start"
-    ).values_list("staff_id", "blocked_start", "blocked_end"):
-        busy_by_staff.setdefault(staff_id, []).append((blocked_start, blocked_end))
+        sql = (
+            f"SELECT staff_id, blocked_start, blocked_end FROM {_APPOINTMENTS}"  # noqa: S608 - only _meta table names and %s placeholders
+            f" WHERE tenant_id = %s AND staff_id IN ({_placeholders(staff_ids)})"
+            f" AND status IN ({_placeholders(BLOCKING_STATUSES)})"
+            " AND blocked_start < %s AND blocked_end > %s"
+        )
+        params = [
+            tenant.pk,
+            *staff_ids,
+            *BLOCKING_STATUSES,
+            ops.adapt_datetimefield_value(hi + rules.buffer_after),
+            ops.adapt_datetimefield_value(lo - rules.buffer_before),
+        ]
+        if exclude_appointment_id is not None:
+            sql += " AND id <> %s"
+            params.append(exclude_appointment_id)
+        cursor.execute(sql + " ORDER BY staff_id, blocked_start", params)
+        busy_by_staff: dict[int, list[Interval]] = {}
+        for staff_id, blocked_start, blocked_end in cursor.fetchall():
+            busy_by_staff.setdefault(staff_id, []).append((_utc(blocked_start), _utc(blocked_end)))
 
     return _Loaded(
         rules=rules,

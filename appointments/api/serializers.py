@@ -19,6 +19,7 @@ from appointments.services.setup import working_hours_validate
 from clients.models import Client
 from clients.phones import normalize_phone
 from tenants.api.fields import AwareDateTimeField
+from tenants.api.serializers_base import CachedFieldsMixin
 from tenants.middleware import tenant_of
 from tenants.models import Location
 
@@ -152,13 +153,13 @@ class TimeOffSerializer(serializers.ModelSerializer[TimeOff]):
         return TimeOff.objects.create(tenant=_tenant(self), **validated_data)
 
 
-class ClientSummarySerializer(serializers.ModelSerializer[Client]):
+class ClientSummarySerializer(CachedFieldsMixin, serializers.ModelSerializer[Client]):
     class Meta:
         model = Client
         fields = ("id", "name", "phone", "email")
 
 
-class EventSerializer(serializers.ModelSerializer[AppointmentEvent]):
+class EventSerializer(CachedFieldsMixin, serializers.ModelSerializer[AppointmentEvent]):
     class Meta:
         model = AppointmentEvent
         fields = (
@@ -174,7 +175,7 @@ class EventSerializer(serializers.ModelSerializer[AppointmentEvent]):
         )
 
 
-class AppointmentOutputSerializer(serializers.ModelSerializer[Appointment]):
+class AppointmentOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer[Appointment]):
     client = ClientSummarySerializer()
     currency = serializers.SerializerMethodField()
 

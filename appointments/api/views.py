@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -187,7 +187,7 @@ class AppointmentViewSet(
             actor=api_actor(request),
             notes=data["notes"],
         )
-        appointment = self.get_queryset().prefetch_related("events").get(pk=appointment.pk)
+        prefetch_related_objects([appointment], "events")  # the rest is already loaded
         return Response(
             AppointmentDetailSerializer(appointment, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,15 +56,19 @@ def lock_staff(*staff: StaffMember) -> None:
     With the lock held, the overlap check sees every competing write committed, so it is
     final, and PostgreSQL's exclusion check never has two uncommitted conflicting rows to wait
     on crosswise (which it resolves by killing one with "deadlock detected"). No-key: inserting
-    other rows that reference the staff member is not blocked. A no-op on SQLite.
+    other rows that reference the staff member is not blocked. SQLite has no row locks: its
+    IMMEDIATE transactions already serialise every writer.
     """
+    if connection.vendor != "postgresql":
+        return
     ids = sorted({member.pk for member in staff})
-    list(
-        StaffMember.objects.select_for_update(no_key=True)
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    with connection.cursor() as cursor:
+        # Written out: this runs on every booking and the ORM took longer to build it than to run it.
+        cursor.execute(
+            f"SELECT id FROM {StaffMember._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))})"  # noqa: S608 - table name and placeholders only
+            " ORDER BY id FOR NO KEY UPDATE",
+            ids,
+        )
 
 
 def has_overlap(
@@ -146,9 +150,19 @@ def _validate_offer(
         raise InvalidBookingRequest(_("This staff member is not taking appointments."))
     if not location.is_active:
         raise InvalidBookingRequest(_("This location is closed."))
-    if not StaffService.objects.filter(tenant=tenant, staff=staff, service=service).exists():
+    # One round trip for both links (this runs on every booking).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {StaffService._meta.db_table}"  # noqa: S608 - table names and placeholders only
+            " WHERE tenant_id = %s AND staff_id = %s AND service_id = %s),"
+            f" EXISTS (SELECT 1 FROM {StaffLocation._meta.db_table}"
+            " WHERE tenant_id = %s AND staff_id = %s AND location_id = %s)",
+            [tenant.pk, staff.pk, service.pk, tenant.pk, staff.pk, location.pk],
+        )
+        performs, works_there = cursor.fetchone()
+    if not performs:
         raise InvalidBookingRequest(_("This staff member does not perform this service."))
-    if not StaffLocation.objects.filter(tenant=tenant, staff=staff, location=location).exists():
+    if not works_there:
         raise InvalidBookingRequest(_("This staff member does not work at this location."))
 
 

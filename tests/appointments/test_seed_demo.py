@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -24,8 +25,12 @@ def test_the_demo_business_is_created_once_with_a_believable_week() -> None:
         appointments = list(Appointment.objects.order_by("staff_id", "blocked_start"))
     statuses = {a.status for a in appointments}
     assert len(appointments) > 60
-    assert {AppointmentStatus.ATTENDED, AppointmentStatus.CONFIRMED, AppointmentStatus.SCHEDULED} <= statuses
+    assert {
+        AppointmentStatus.ATTENDED,
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.SCHEDULED,
+    } <= statuses
     holding = [a for a in appointments if a.status in BLOCKING_STATUSES]
-    for before, after in zip(holding, holding[1:], strict=False):
+    for before, after in pairwise(holding):
         if before.staff_id == after.staff_id:
             assert before.blocked_end <= after.blocked_start
