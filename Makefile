@@ -44,8 +44,10 @@ lint: dev-install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Every benchmark on PostgreSQL (BENCH_DATABASE_URL, own database, seeded on first use), one
+# JSON line each. BENCH_ARGS passes options, e.g. BENCH_ARGS="booking_http --seconds 20".
 bench: dev-install
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # Regenerate constraints.txt after changing pyproject.toml.
 lock: $(BIN)/python
