@@ -89,7 +89,8 @@ class BusinessLocaleMiddleware:
     """Pick the language: the person's explicit choice, else the business's, else the browser's.
 
     Order: the language cookie (set by the switcher), the user's preference, the business's
-    default language, the Accept-Language header, settings.LANGUAGE_CODE.
+    default language, the Accept-Language header, settings.LANGUAGE_CODE. On the API an
+    Accept-Language header comes first: integrators choose the language of the errors.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -97,6 +98,9 @@ class BusinessLocaleMiddleware:
         self.supported = {code for code, _name in settings.LANGUAGES}
 
     def _choose(self, request: HttpRequest) -> str:
+        # An API client's Accept-Language is a deliberate choice (a browser's is a default).
+        if request.path_info.startswith("/api/") and request.headers.get("Accept-Language"):
+            return translation.get_language_from_request(request)
         cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if cookie in self.supported:
             return cookie

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import polib
 import pytest
 from django.conf import settings
 from django.test import Client as DjangoClient
 from django.urls import reverse
+from django_scopes import scope
 
 from tenants.models import Business, Role
+from tenants.services import api_key_create
 from tests.conftest import login_member
 
 ROOT = Path(settings.BASE_DIR)
@@ -94,3 +97,27 @@ def test_a_users_own_language_wins_over_the_business_language(client: DjangoClie
     business = Business.objects.create(name="Clinic", slug="clinic", language="es")
     login_member(client, business, Role.RECEPTIONIST, language="en")
     assert "<h1>Today" in client.get(reverse("dashboard:home")).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("business_language", "accept_language", "expected"),
+    [
+        ("es", "en", "Some fields are not valid."),
+        ("en", "es", "Algunos campos no son válidos."),
+        ("es", None, "Algunos campos no son válidos."),
+        ("en", None, "Some fields are not valid."),
+    ],
+)
+def test_the_api_speaks_the_integrators_accept_language_else_the_business_language(
+    client: DjangoClient, business_language: str, accept_language: str | None, expected: str
+) -> None:
+    business = Business.objects.create(name="B", slug="b", language=business_language)
+    with scope(tenant=business):
+        _, raw = api_key_create(tenant=business, name="k")
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    if accept_language:
+        headers["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    response = client.get("/api/v1/availability/", **headers)  # no query: field errors
+    assert response.status_code == 400
+    assert response.json()["detail"] == expected

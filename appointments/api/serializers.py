@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from appointments.models import (
@@ -39,7 +40,7 @@ class _UniqueNameMixin:
         if self.instance is not None:  # type: ignore[attr-defined]
             clash = clash.exclude(pk=self.instance.pk)  # type: ignore[attr-defined]
         if clash.exists():
-            raise serializers.ValidationError("This name is already used in this business.")
+            raise serializers.ValidationError(_("This name is already used in this business."))
         return value
 
 
@@ -146,7 +147,7 @@ class TimeOffSerializer(serializers.ModelSerializer[TimeOff]):
         start = attrs.get("start", getattr(self.instance, "start", None))
         end = attrs.get("end", getattr(self.instance, "end", None))
         if start and end and start >= end:
-            raise serializers.ValidationError({"end": ["The end must be after the start."]})
+            raise serializers.ValidationError({"end": [_("The end must be after the start.")]})
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> TimeOff:
@@ -232,7 +233,7 @@ class NewClientSerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("phone") and not attrs.get("email"):
-            raise serializers.ValidationError("Give a phone number or an email address.")
+            raise serializers.ValidationError(_("Give a phone number or an email address."))
         return attrs
 
 
@@ -255,7 +256,7 @@ class AppointmentCreateSerializer(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("client" in attrs) == ("new_client" in attrs):
             raise serializers.ValidationError(
-                {"client": ["Give either client (an id) or new_client."]}
+                {"client": [_("Give either client (an id) or new_client.")]}
             )
         return attrs
 
@@ -306,11 +307,11 @@ class AppointmentFilterSerializer(serializers.Serializer[Any]):
                     attrs[name] = self._instant(attrs[name], end=name == "to")
                 except serializers.ValidationError as exc:
                     raise serializers.ValidationError(
-                        {name: ["Give a date (YYYY-MM-DD) or an instant with its offset."]}
+                        {name: [_("Give a date (YYYY-MM-DD) or an instant with its offset.")]}
                     ) from exc
         if "from" in attrs and "to" in attrs and attrs["from"] >= attrs["to"]:
             raise serializers.ValidationError(
-                {"to": ["The end of the range must be after its start."]}
+                {"to": [_("The end of the range must be after its start.")]}
             )
         return attrs
 
@@ -320,5 +321,7 @@ class AppointmentFilterSerializer(serializers.Serializer[Any]):
         statuses = [s.strip() for s in value.split(",") if s.strip()]
         unknown = sorted(set(statuses) - set(AppointmentStatus.values))
         if unknown:
-            raise serializers.ValidationError(f"Unknown status: {', '.join(unknown)}.")
+            raise serializers.ValidationError(
+                _("Unknown status: %(statuses)s.") % {"statuses": ", ".join(unknown)}
+            )
         return statuses

@@ -6,6 +6,7 @@ import zoneinfo
 from typing import Any, cast
 
 from django.db.models import QuerySet, prefetch_related_objects
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -280,10 +281,15 @@ class AvailabilityQuerySerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] < attrs["start"]:
-            raise serializers.ValidationError({"end": ["The end must not be before the start."]})
+            raise serializers.ValidationError({"end": [_("The end must not be before the start.")]})
         if (attrs["end"] - attrs["start"]).days >= MAX_AVAILABILITY_DAYS:
             raise serializers.ValidationError(
-                {"end": [f"Ask for at most {MAX_AVAILABILITY_DAYS} days at once."]}
+                {
+                    "end": [
+                        _("Ask for at most %(days)d days at once.")
+                        % {"days": MAX_AVAILABILITY_DAYS}
+                    ]
+                }
             )
         return attrs
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -50,7 +51,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(
             {
                 "code": "in_use",
-                "detail": "This is still used by appointments; deactivate it instead.",
+                "detail": _("This is still used by appointments; deactivate it instead."),
             },
             status=status.HTTP_409_CONFLICT,
         )
@@ -58,7 +59,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # Validation runs before every write; this is the race it cannot see (two requests
         # creating the same unique thing at once). The database refused it: say so.
         return Response(
-            {"code": "conflict", "detail": "This conflicts with data that was saved meanwhile."},
+            {"code": "conflict", "detail": _("This conflicts with data that was saved meanwhile.")},
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
@@ -79,7 +80,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
         response.data = {
             "code": "invalid",
-            "detail": "Some fields are not valid.",
+            "detail": _("Some fields are not valid."),
             "errors": errors,
         }
     else:

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -10,7 +11,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 instant that must carry its UTC offset: '10:00' alone is ambiguous."""
 
     default_error_messages = {
-        "naive": "Give the time with its UTC offset, e.g. 2026-03-02T10:00:00+01:00.",
+        "naive": _("Give the time with its UTC offset, e.g. 2026-03-02T10:00:00+01:00."),
     }
 
     def to_internal_value(self, value: Any) -> datetime:

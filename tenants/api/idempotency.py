@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,7 +39,8 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
         return Response(
             {
                 "code": "invalid_idempotency_key",
-                "detail": f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.",
+                "detail": _("The Idempotency-Key is longer than %(max)d characters.")
+                % {"max": MAX_KEY_LENGTH},
             },
             status=status.HTTP_400_BAD_REQUEST,
         )
@@ -65,7 +67,7 @@ def _replay(*, tenant_id: int, key: str, fingerprint: str) -> Response:
         return Response(
             {
                 "code": "idempotency_key_reused",
-                "detail": f"This {HEADER} was used for another request.",
+                "detail": _("This Idempotency-Key was used for another request."),
             },
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )

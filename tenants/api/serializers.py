@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from tenants.middleware import tenant_of
@@ -17,7 +18,7 @@ class LocationSerializer(serializers.ModelSerializer[Location]):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError("A location with this name exists.")
+            raise serializers.ValidationError(_("A location with this name exists."))
         return value
 
     def create(self, validated_data: dict[str, Any]) -> Location:
