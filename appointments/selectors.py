@@ -315,6 +315,60 @@ def availability_for(
     )
 
 
+def _refusals_at(
+    *,
+    tenant: Business,
+    service: Service,
+    location: Location,
+    start: datetime,
+    staff: StaffMember | None,
+    now: datetime | None,
+    on_grid: bool,
+    booking_window: bool,
+    exclude_appointment_id: int | None = None,
+) -> dict[int, Refusal | None]:
+    """For each staff member who may take `service` at `location`, why `start` is refused
+    (None: it is not). Staff with no hours that day are absent. At most four queries."""
+    if timezone.is_naive(start):
+        raise InvalidBookingRequest(_("The start time needs a time zone."))
+    now = now or timezone.now()
+    day = start.astimezone(zoneinfo.ZoneInfo(location.timezone)).date()
+    loaded = _load_schedules(
+        tenant=tenant,
+        service=service,
+        location=location,
+        start_date=day,
+        end_date=day,
+        staff=staff,
+        now=now,
+        exclude_appointment_id=exclude_appointment_id,
+        booking_window=booking_window,
+    )
+    if loaded is None:
+        return {}  # an inactive service or location has no hours
+    rules = loaded.rules
+    earliest, latest = rules.window(now) if booking_window else (None, None)
+    schedules = list(loaded.schedules)
+    if staff is not None and all(s.staff_id != staff.pk for s in schedules):
+        # No open time that day (or none inside the window): still judged, so that "too
+        # soon" or "too far" is said before "outside working hours".
+        schedules.append(StaffSchedule(staff_id=staff.pk, open=()))
+    return {
+        schedule.staff_id: refusal_for(
+            schedule,
+            start,
+            duration=rules.duration,
+            step=rules.step,
+            buffer_before=rules.buffer_before,
+            buffer_after=rules.buffer_after,
+            earliest=earliest,
+            latest=latest,
+            on_grid=on_grid,
+        )
+        for schedule in schedules
+    }
+
+
 def slot_refusal(
     *,
     tenant: Business,
@@ -333,40 +387,18 @@ def slot_refusal(
     ignores that appointment's own time (a reschedule); `booking_window=False` ignores the
     minimum notice and maximum advance (the front desk booking a walk-in). At most four queries.
     """
-    if timezone.is_naive(start):
-        raise InvalidBookingRequest(_("The start time needs a time zone."))
-    now = now or timezone.now()
-    day = start.astimezone(zoneinfo.ZoneInfo(location.timezone)).date()
-    loaded = _load_schedules(
+    refusals = _refusals_at(
         tenant=tenant,
         service=service,
         location=location,
-        start_date=day,
-        end_date=day,
+        start=start,
         staff=staff,
         now=now,
-        exclude_appointment_id=exclude_appointment_id,
-        booking_window=booking_window,
-    )
-    if loaded is None:
-        return Refusal.OUTSIDE_HOURS  # an inactive service or location has no hours
-    rules = loaded.rules
-    earliest, latest = rules.window(now) if booking_window else (None, None)
-    schedule = next(
-        (s for s in loaded.schedules if s.staff_id == staff.pk),
-        StaffSchedule(staff_id=staff.pk, open=()),
-    )
-    return refusal_for(
-        schedule,
-        start,
-        duration=rules.duration,
-        step=rules.step,
-        buffer_before=rules.buffer_before,
-        buffer_after=rules.buffer_after,
-        earliest=earliest,
-        latest=latest,
         on_grid=on_grid,
+        booking_window=booking_window,
+        exclude_appointment_id=exclude_appointment_id,
     )
+    return refusals.get(staff.pk, Refusal.OUTSIDE_HOURS)
 
 
 def slot_check(
@@ -418,37 +450,14 @@ def staff_free_at(
 
     The same rules as `slot_refusal`, for every eligible staff member at once (four queries).
     """
-    if timezone.is_naive(start):
-        raise InvalidBookingRequest(_("The start time needs a time zone."))
-    now = now or timezone.now()
-    day = start.astimezone(zoneinfo.ZoneInfo(location.timezone)).date()
-    loaded = _load_schedules(
+    refusals = _refusals_at(
         tenant=tenant,
         service=service,
         location=location,
-        start_date=day,
-        end_date=day,
+        start=start,
         staff=None,
         now=now,
+        on_grid=on_grid,
         booking_window=booking_window,
     )
-    if loaded is None:
-        return []
-    rules = loaded.rules
-    earliest, latest = rules.window(now) if booking_window else (None, None)
-    return sorted(
-        schedule.staff_id
-        for schedule in loaded.schedules
-        if refusal_for(
-            schedule,
-            start,
-            duration=rules.duration,
-            step=rules.step,
-            buffer_before=rules.buffer_before,
-            buffer_after=rules.buffer_after,
-            earliest=earliest,
-            latest=latest,
-            on_grid=on_grid,
-        )
-        is None
-    )
+    return sorted(staff_id for staff_id, refusal in refusals.items() if refusal is None)

@@ -307,34 +307,39 @@ def appointment_book_any(
     With "anyone", the candidates are those availability offers at `start`; if another
     request takes one of them meanwhile, the next is tried.
     """
-    if staff is not None:
-        return appointment_book(
-            tenant=tenant,
-            location=location,
-            staff=staff,
-            service=service,
-            client=client,
-            start=start,
-            source=source,
-            actor=actor,
-            notes=notes,
-            now=now,
-        )
-    if timezone.is_naive(start):
-        raise InvalidBookingRequest(_("The start time needs a time zone."))
     now = now or timezone.now()
-    policy = POLICIES[source]
-    candidates = staff_free_at(
-        tenant=tenant,
-        service=service,
-        location=location,
-        start=start,
-        now=now,
-        on_grid=policy.grid,
-        booking_window=policy.window,
-    )
-    if not candidates:
-        raise SlotTaken
+    if staff is not None:
+        candidates = [staff]
+    else:
+        policy = POLICIES[source]
+        free = staff_free_at(
+            tenant=tenant,
+            service=service,
+            location=location,
+            start=start,
+            now=now,
+            on_grid=policy.grid,
+            booking_window=policy.window,
+        )
+        by_id = StaffMember.objects.in_bulk(free)
+        candidates = [by_id[staff_id] for staff_id in free]
+    for candidate in candidates:
+        try:
+            return appointment_book(
+                tenant=tenant,
+                location=location,
+                staff=candidate,
+                service=service,
+                client=client,
+                start=start,
+                source=source,
+                actor=actor,
+                notes=notes,
+                now=now,
+            )
+        except SlotTaken:
+            continue  # taken meanwhile by another request: try the next free staff member
+    raise SlotTaken
     for staff_id in candidates:
         try:
             return appointment_book(
