@@ -2,6 +2,7 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from appointments.api.views import (
@@ -27,7 +28,12 @@ router.register("appointments", AppointmentViewSet, basename="appointment")
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The schema describes the API, not any business's data: integrators read it without a key.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
+        name="docs",
+    ),
     *router.urls,
 ]

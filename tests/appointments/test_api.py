@@ -481,3 +481,10 @@ def test_the_schema_documents_every_route(api: Api) -> None:
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     business: Business = BusinessFactory()
     assert business.pk
+
+
+def test_the_api_docs_load_their_assets_from_puntual_not_a_cdn(api: Api) -> None:
+    page = api.client.get("/api/v1/docs/", HTTP_AUTHORIZATION=api.auth).content.decode()
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower() and "unpkg" not in page.lower()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page

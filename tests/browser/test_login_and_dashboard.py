@@ -45,3 +45,18 @@ def test_a_receptionist_logs_in_and_sees_the_agenda_in_both_languages(
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.goto(f"{live_server.url}/dashboard/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_the_api_documentation_renders_without_a_cdn(page: Page, live_server: LiveServer) -> None:
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith(live_server.url) else None
+        ),
+    )
+    page.goto(f"{live_server.url}/api/v1/docs/")
+    expect(page.get_by_text("Puntual API")).to_be_visible()
+    expect(page.get_by_text("/api/v1/appointments/{id}/reschedule/").first).to_be_visible()
+    screenshot(page, "api-docs")
+    assert outside == []
