@@ -29,6 +29,7 @@ RUN pip install -c constraints.txt .
 # to anything; they are scoped to this RUN so that none of them reaches the final image.
 RUN DJANGO_SECRET_KEY=build-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz \
     DJANGO_ALLOWED_HOSTS=build.invalid \
+    PUNTUAL_BASE_URL=https://build.invalid \
     DATABASE_URL=postgres://build@build.invalid:5432/build \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \
     sh -c "python manage.py compile_translations && python manage.py collectstatic --noinput"

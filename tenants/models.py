@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import time
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -101,6 +102,9 @@ class Business(models.Model):
     email = models.EmailField(_("contact email"), blank=True)
     phone = models.CharField(_("contact phone"), max_length=32, blank=True)
     website = models.URLField(_("website"), blank=True)
+    # No SMS between these local times (in the client's location zone); spans midnight.
+    sms_quiet_start = models.TimeField(_("SMS quiet hours from"), default=time(21, 0))
+    sms_quiet_end = models.TimeField(_("SMS quiet hours until"), default=time(8, 0))
     created_at = models.DateTimeField(_("created at"), default=dj_timezone.now)
 
     class Meta:

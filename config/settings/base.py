@@ -140,6 +140,9 @@ ANYMAIL = {
     if key.startswith("ANYMAIL_")
 }
 
+# Where clients reach Puntual: the links in messages are built on it.
+PUNTUAL_BASE_URL = env("PUNTUAL_BASE_URL", default="http://127.0.0.1:8000")
+
 SMS_BACKEND = env("SMS_BACKEND", default="reminders.channels.sms.ConsoleSMSBackend")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")

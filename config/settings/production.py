@@ -42,6 +42,15 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
+PUNTUAL_BASE_URL = _required("PUNTUAL_BASE_URL")
+_base = urlsplit(PUNTUAL_BASE_URL)
+# Plain HTTP only for a local trial (docker compose on this machine): links carry tokens.
+if not _base.netloc or not (
+    _base.scheme == "https"
+    or (_base.scheme == "http" and _base.hostname in {"localhost", "127.0.0.1"})
+):
+    raise ImproperlyConfigured("PUNTUAL_BASE_URL must be the https:// address clients use.")
+
 CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
 if urlsplit(CELERY_BROKER_URL).scheme not in {"redis", "rediss"}:
     raise ImproperlyConfigured(

@@ -26,6 +26,7 @@ def _sample_production_env() -> dict[str, str]:
         "DJANGO_READ_DOT_ENV": "0",
         "DJANGO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(64)),
         "DJANGO_ALLOWED_HOSTS": "puntual.example.com",
+        "PUNTUAL_BASE_URL": "https://puntual.example.com",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/puntual",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     }
