@@ -134,6 +134,9 @@ class OutboundMessage(TenantOwnedModel):
                 name="outbound_inflight_idx",
             ),
             models.Index(fields=["tenant", "provider_id"], name="outbound_provider_idx"),
+            # Email tracking webhooks are global (one URL per provider): they find the message
+            # by the provider's id before they know the business.
+            models.Index(fields=["provider_id"], name="outbound_provider_global_idx"),
             models.Index(fields=["tenant", "appointment"], name="outbound_appointment_idx"),
         ]
 

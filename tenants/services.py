@@ -45,6 +45,9 @@ def business_create(
         location.full_clean()
         location.save()
         Membership.objects.create(tenant=business, user=owner, role=Role.OWNER)
+        from reminders.services.planning import reminder_rules_create_defaults  # builds on tenants
+
+        reminder_rules_create_defaults(tenant=business)
     return business, owner, created
 
 

@@ -225,7 +225,7 @@ def appointment_book(
             at=now,
             to_status=AppointmentStatus.SCHEDULED,
         )
-        after_change(Change(appointment.pk, EventKind.CREATED))
+        after_change(Change(appointment=appointment, kind=EventKind.CREATED, at=now))
     return appointment
 
 
@@ -285,7 +285,7 @@ def appointment_reschedule(
             reason=reason,
             data={"from": old, "to": {"start": start.isoformat(), "staff": new_staff.pk}},
         )
-        after_change(Change(locked.pk, EventKind.RESCHEDULED, old))
+        after_change(Change(appointment=locked, kind=EventKind.RESCHEDULED, at=now, data=old))
     return locked
 
 

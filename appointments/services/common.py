@@ -38,10 +38,11 @@ class Actor:
 
 @dataclass
 class Change:
-    """What happened, handed to side effects after commit."""
+    """What just happened to an appointment (inside its transaction), for the side effects."""
 
-    appointment_id: int
+    appointment: Appointment
     kind: str
+    at: datetime
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,11 +74,16 @@ def record_event(
 
 
 def after_change(change: Change) -> None:
-    """The seam for side effects of a change (messages, policies, webhooks).
+    """The side effects of a change, called explicitly by every appointment service.
 
-    Called inside the transaction; anything that talks to the outside world must be
-    registered with `transaction.on_commit` from here, never run directly.
+    Runs inside the change's transaction: the messages it plans are outbox rows, committed
+    (or rolled back) with the change itself; nothing here talks to the outside world.
     """
+    from reminders.services.planning import messages_plan_change  # reminders builds on appointments
+
+    messages_plan_change(
+        appointment=change.appointment, kind=change.kind, data=change.data, now=change.at
+    )
 
 
 def lock_appointment(appointment: Appointment) -> Appointment:

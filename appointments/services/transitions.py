@@ -71,7 +71,14 @@ def appointment_transition(
             to_status=to_status,
             reason=reason,
         )
-        after_change(Change(locked.pk, EventKind.STATUS, {"from": from_status, "to": to_status}))
+        after_change(
+            Change(
+                appointment=locked,
+                kind=EventKind.STATUS,
+                at=now,
+                data={"from": from_status, "to": to_status},
+            )
+        )
     return locked
 
 
@@ -148,7 +155,14 @@ def appointment_correct(
             to_status=to_status,
             reason=reason,
         )
-        after_change(Change(locked.pk, EventKind.CORRECTED, {"from": from_status, "to": to_status}))
+        after_change(
+            Change(
+                appointment=locked,
+                kind=EventKind.CORRECTED,
+                at=now,
+                data={"from": from_status, "to": to_status},
+            )
+        )
     return locked
 
 
@@ -179,7 +193,7 @@ def _mark_moment(
             from_status=locked.status,
             to_status=locked.status,
         )
-        after_change(Change(locked.pk, kind))
+        after_change(Change(appointment=locked, kind=kind, at=now))
     return locked
 
 

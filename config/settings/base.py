@@ -134,6 +134,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Puntual <no-reply@puntua
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Every ANYMAIL_<ESP>_<SETTING> environment variable (ANYMAIL_POSTMARK_SERVER_TOKEN, ...)
 # becomes ANYMAIL["<ESP>_<SETTING>"]: one rule for every provider anymail supports.
+# ANYMAIL_WEBHOOK_SECRET ("user:password") → ANYMAIL["WEBHOOK_SECRET"]: the basic auth the
+# provider's tracking webhook must send; without it Puntual refuses every email webhook.
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): value
     for key, value in env.ENVIRON.items()
@@ -167,7 +169,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": 3600} if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else {}
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "dispatch-due-messages": {"task": "reminders.tasks.dispatch_due_messages", "schedule": 60.0},
+}
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -37,6 +37,8 @@ from appointments.services import (
     appointment_start,
 )
 from clients.models import Client
+from reminders.models import MessageStatus, OutboundMessage
+from reminders.services.planning import reminder_rules_create_defaults
 from tenants.models import Business, Location, Membership, Role, User
 
 DEMO_SLUG = "demo"
@@ -123,6 +125,7 @@ class Command(BaseCommand):
                 phone="+34910000000",
             )
             BookingRules.objects.create(tenant=business)
+            reminder_rules_create_defaults(tenant=business)
             services = [
                 Service.objects.create(
                     tenant=business,
@@ -169,6 +172,11 @@ class Command(BaseCommand):
                 for i, name in enumerate(CLIENTS)
             ]
             self._book_week(business, location, staff, services, clients, receptionist, rng)
+            # The week's history was "booked" in the past: its messages are history too, not
+            # a flood of confirmations for the console on the first start.
+            OutboundMessage.objects.filter(
+                tenant=business, status=MessageStatus.PENDING, send_at__lte=timezone.now()
+            ).update(status=MessageStatus.SKIPPED, status_reason="demo history")
         return business
 
     def _user(self, email: str, name: str) -> User:

@@ -1,0 +1,128 @@
+"""What one message says, rendered for its client: text, HTML and, where it belongs, an .ics."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from babel.dates import format_date, format_time, get_timezone_location
+from django.utils.html import urlize
+from icalendar import Calendar, Event
+
+from appointments.models import Appointment, ServiceMode
+from clients.phones import display_phone
+from reminders.links import link_issue, link_url
+from reminders.models import AccessAction, Channel, MessageKind, OutboundMessage, Purpose
+from reminders.texts import render, rule_text
+
+ICS_KINDS = (
+    MessageKind.BOOKING_CONFIRMATION,
+    MessageKind.RESCHEDULE_NOTICE,
+    MessageKind.CANCELLATION_NOTICE,
+)
+
+
+@dataclass
+class Content:
+    subject: str
+    text: str
+    html: str
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def _where(appointment: Appointment) -> str:
+    service = appointment.service
+    if service.mode == ServiceMode.ONLINE and service.meeting_link_template:
+        return service.meeting_link_template.replace("{appointment_id}", str(appointment.pk))
+    location = appointment.location
+    return ", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part)
+
+
+def _values(*, appointment: Appointment, language: str, links: dict[str, str]) -> dict[str, str]:
+    tz = zoneinfo.ZoneInfo(appointment.location.timezone)
+    local = appointment.start.astimezone(tz)
+    business = appointment.tenant
+    return {
+        "client_name": (appointment.client.name.split() or [""])[0],
+        "business_name": business.name,
+        "business_phone": display_phone(appointment.location.phone or business.phone),
+        "service": appointment.service.name,
+        "staff": appointment.staff.display_name,
+        "date": format_date(local.date(), format="EEEE d MMMM", locale=language),
+        "time": format_time(local.time(), format="HH:mm", locale=language),
+        "timezone": get_timezone_location(tz, locale=language),
+        "where": _where(appointment),
+        **links,
+    }
+
+
+def _ics(*, appointment: Appointment, kind: str, manage_url: str) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", "-//Puntual//Appointments//EN")
+    calendar.add("version", "2.0")
+    cancelled = kind == MessageKind.CANCELLATION_NOTICE
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}@{appointment.tenant.slug}.puntual")
+    event.add("sequence", appointment.version)
+    event.add("dtstamp", appointment.updated_at)
+    event.add("dtstart", appointment.start)
+    event.add("dtend", appointment.end)
+    event.add("summary", f"{appointment.service.name} · {appointment.tenant.name}")
+    event.add("location", _where(appointment))
+    event.add("description", manage_url)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def message_content(
+    *,
+    message: OutboundMessage,
+    appointment: Appointment,
+    channel: str,
+    language: str,
+    now: datetime,
+) -> Content:
+    """Render `message` for `channel` in `language`, issuing the client links it carries."""
+    rule = message.rule
+    purpose = rule.purpose if rule is not None else None
+    text = rule_text(
+        texts=rule.texts if rule else {}, kind=message.kind, purpose=purpose, language=language
+    )
+    manage_url = link_url(
+        appointment=appointment,
+        token=link_issue(appointment=appointment, action=AccessAction.MANAGE, now=now),
+    )
+    links = {"manage_link": manage_url, "confirm_link": manage_url, "cancel_link": manage_url}
+    if channel == Channel.EMAIL and purpose == Purpose.CONFIRMATION_REQUEST:
+        # One click each from the email (the page still asks for a POST before acting).
+        for action, key in (
+            (AccessAction.CONFIRM, "confirm_link"),
+            (AccessAction.CANCEL, "cancel_link"),
+        ):
+            links[key] = link_url(
+                appointment=appointment,
+                token=link_issue(appointment=appointment, action=action, now=now),
+            )
+    values = _values(appointment=appointment, language=language, links=links)
+    if channel == Channel.SMS:
+        return Content(subject="", text=render(text.sms, values), html="")
+    body = render(text.body, values)
+    html = "<br>\n".join(urlize(line, autoescape=True) for line in body.splitlines())
+    attachments = []
+    if message.kind in ICS_KINDS:
+        attachments.append(
+            (
+                "appointment.ics",
+                _ics(appointment=appointment, kind=message.kind, manage_url=manage_url),
+                "text/calendar",
+            )
+        )
+    return Content(
+        subject=render(text.subject, values),
+        text=body,
+        html=f"<html><body><p>{html}</p></body></html>",
+        attachments=attachments,
+    )

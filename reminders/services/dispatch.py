@@ -1,0 +1,257 @@
+"""Dispatching the outbox: claim due rows, send each one at most once, record the outcome.
+
+The states a row goes through, and who moves it:
+
+    pending --claim (tick)--> queued --take (send task)--> sending --> sent | failed | skipped | unknown
+       ^                         |                              |
+       +--- transient error -----+------------------------------+   (back to pending with backoff)
+
+- A tick claims due rows with SELECT ... FOR UPDATE SKIP LOCKED (two ticks never claim the
+  same row) and enqueues one send task per row after its transaction commits.
+- A send task takes its row only by the conditional update queued -> sending. A duplicate
+  task, or a task for a row that was skipped meanwhile, finds nothing to take and stops.
+- A row stays "sending" only while its provider call runs. If the worker dies there, nobody
+  can know whether the provider accepted it: the reaper marks it "unknown", never resends.
+- A row "queued" whose task never ran (the broker lost it) is enqueued again by the reaper;
+  the conditional update keeps that safe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from appointments.models import AppointmentStatus
+from clients.models import Client
+from reminders.channels.email import send_email
+from reminders.channels.sms import TransportError, get_sms_backend
+from reminders.models import Channel, MessageKind, MessageStatus, OutboundMessage, RuleChannel
+from reminders.services.content import message_content
+
+# Rows claimed per statement: keeps each claiming transaction short while a tick that finds
+# thousands of due rows still claims them in a handful of round trips.
+CLAIM_BATCH_SIZE = 500
+# A tick never claims more than this: the rest waits for the next minute, and a backlog
+# never turns one tick into a long transaction-heavy run.
+MAX_CLAIMS_PER_TICK = 20_000
+# Queued this long without its task running: the task was lost (broker restart); enqueue again.
+REQUEUE_AFTER = timedelta(minutes=5)
+# In flight this long: the worker died during the provider call; the outcome is unknown.
+# Well above the transports' timeouts (Twilio: 5 s connect + 15 s read).
+UNKNOWN_AFTER = timedelta(minutes=10)
+# Transient errors: retry after these delays, then give up (failed).
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+)
+
+
+def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[int]:
+    """Claim up to `limit` due rows (pending -> queued). Safe to run in parallel."""
+    with scopes_disabled(), transaction.atomic():
+        ids = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.PENDING, send_at__lte=now)
+            .order_by("send_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            OutboundMessage.objects.filter(id__in=ids, status=MessageStatus.PENDING).update(
+                status=MessageStatus.QUEUED, claimed_at=now
+            )
+    return ids
+
+
+def messages_reap(*, now: datetime) -> list[int]:
+    """Settle rows a crash left behind. Returns the queued rows whose task must be enqueued again."""
+    with scopes_disabled(), transaction.atomic():
+        OutboundMessage.objects.filter(
+            status=MessageStatus.SENDING, claimed_at__lt=now - UNKNOWN_AFTER
+        ).update(status=MessageStatus.UNKNOWN, status_reason="interrupted while sending")
+        stale = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.QUEUED, claimed_at__lt=now - REQUEUE_AFTER)
+            .values_list("id", flat=True)[:CLAIM_BATCH_SIZE]
+        )
+        if stale:
+            OutboundMessage.objects.filter(id__in=stale).update(claimed_at=now)
+    return stale
+
+
+def _finish(message: OutboundMessage, status: str, reason: str = "", **fields: object) -> str:
+    """Record the outcome of a row this task holds (only from "sending": nobody else's row)."""
+    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=status, status_reason=reason[:200], **fields
+    )
+    return str(status)
+
+
+def _why_not(message: OutboundMessage, now: datetime) -> str:
+    """Why this message should not go out any more ("" if it should)."""
+    appointment = message.appointment
+    if message.kind == MessageKind.CANCELLATION_NOTICE:
+        return ""
+    if appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
+        return (
+            "cancelled" if appointment.status == AppointmentStatus.CANCELLED else "appointment_over"
+        )
+    if message.rule is not None:
+        if not message.rule.is_active:
+            return "rule_inactive"
+        if message.rule.only_if_unconfirmed and appointment.status == AppointmentStatus.CONFIRMED:
+            return "confirmed"
+    if message.kind == MessageKind.RULE and appointment.start <= message.send_at - timedelta(
+        minutes=1
+    ):
+        return "too_late"
+    return ""
+
+
+def _can_sms(client: Client) -> bool:
+    return bool(client.phone and client.sms_consent)
+
+
+def _can_email(client: Client) -> bool:
+    return bool(
+        client.email and client.email_consent and not getattr(client, "email_bounced_at", None)
+    )
+
+
+def _route(message: OutboundMessage, client: Client) -> tuple[str, str]:
+    """(channel, reason): the channel to use now, or "" and why none can be."""
+    if message.rule is not None and message.rule.channel == RuleChannel.SMS:
+        return (
+            (Channel.SMS, "")
+            if _can_sms(client)
+            else ("", "no_sms_consent" if client.phone else "no_phone")
+        )
+    if message.rule is not None and message.rule.channel == RuleChannel.EMAIL:
+        return (
+            (Channel.EMAIL, "")
+            if _can_email(client)
+            else ("", "no_email_consent" if client.email else "no_email")
+        )
+    # SMS then email, and the transactional notices: email first for notices (room for the
+    # details and the .ics), SMS first for the rule that asks for it.
+    order = (
+        (Channel.SMS, Channel.EMAIL) if message.rule is not None else (Channel.EMAIL, Channel.SMS)
+    )
+    for channel in order:
+        if (channel == Channel.SMS and _can_sms(client)) or (
+            channel == Channel.EMAIL and _can_email(client)
+        ):
+            return channel, ""
+    return "", "no_consent"
+
+
+def _status_callback(message: OutboundMessage) -> str:
+    try:
+        path = reverse(
+            "webhooks:twilio_status",
+            kwargs={"business_slug": message.tenant.slug, "message_id": message.pk},
+        )
+    except NoReverseMatch:
+        return ""
+    return settings.PUNTUAL_BASE_URL.rstrip("/") + path
+
+
+def _send_once(message: OutboundMessage, channel: str, now: datetime) -> str:
+    """Render and send through `channel`; return the provider's id or raise TransportError."""
+    appointment = message.appointment
+    client = appointment.client
+    language = client.language or appointment.tenant.language
+    content = message_content(
+        message=message, appointment=appointment, channel=channel, language=language, now=now
+    )
+    to = client.phone if channel == Channel.SMS else client.email
+    # What is about to be sent is recorded before the call: visible even if the worker dies.
+    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        channel=channel, to=to, language=language, subject=content.subject, body=content.text
+    )
+    if channel == Channel.SMS:
+        return get_sms_backend().send(
+            to=to, body=content.text, status_callback=_status_callback(message)
+        )
+    return send_email(
+        to=to,
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
+        attachments=content.attachments,
+        message_id=message.pk,
+    )
+
+
+def message_send(*, message_id: int, now: datetime | None = None) -> str:
+    """Send one queued message at most once. Returns the outcome (for logs and tests)."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        taken = OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
+            status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not taken:
+            return "not_taken"  # a duplicate task, or the row was skipped or sent meanwhile
+        message = OutboundMessage.objects.select_related(
+            "tenant",
+            "rule",
+            "appointment__client",
+            "appointment__location",
+            "appointment__service",
+            "appointment__staff",
+            "appointment__tenant",
+        ).get(pk=message_id)
+    with scope(tenant=message.tenant):
+        return _deliver(message, now)
+
+
+def _deliver(message: OutboundMessage, now: datetime) -> str:
+    reason = _why_not(message, now)
+    if reason:
+        return _finish(message, MessageStatus.SKIPPED, reason)
+    client = message.appointment.client
+    channel, reason = _route(message, client)
+    if not channel:
+        return _finish(message, MessageStatus.SKIPPED, reason)
+    try:
+        provider_id = _send_once(message, channel, now)
+    except TransportError as exc:
+        if exc.unknown:
+            return _finish(message, MessageStatus.UNKNOWN, f"{exc.code}: {exc}")
+        if exc.permanent:
+            if channel == Channel.SMS and message.fallback_to_email and _can_email(client):
+                try:
+                    provider_id = _send_once(message, Channel.EMAIL, now)
+                except TransportError as email_exc:
+                    status = MessageStatus.UNKNOWN if email_exc.unknown else MessageStatus.FAILED
+                    return _finish(
+                        message, status, f"SMS {exc.code}; email {email_exc.code}: {email_exc}"
+                    )
+                return _finish(
+                    message,
+                    MessageStatus.SENT,
+                    f"SMS failed ({exc.code}); sent by email",
+                    provider_id=provider_id,
+                    sent_at=now,
+                )
+            return _finish(message, MessageStatus.FAILED, f"{exc.code}: {exc}")
+        if message.attempts > len(RETRY_DELAYS):
+            return _finish(
+                message,
+                MessageStatus.FAILED,
+                f"gave up after {message.attempts} attempts: {exc.code}",
+            )
+        return _finish(
+            message,
+            MessageStatus.PENDING,
+            f"retrying: {exc.code}",
+            send_at=now + RETRY_DELAYS[message.attempts - 1],
+        )
+    return _finish(message, MessageStatus.SENT, provider_id=provider_id, sent_at=now)

@@ -1,0 +1,221 @@
+"""Planning the outbox: which messages an appointment gets, and when.
+
+Called by the appointment services inside their transaction, so planned rows commit or roll
+back with the booking, reschedule or cancellation that caused them. Planning decides the
+time; the channel and the address are decided when the message is sent, from the client's
+data and consent at that moment.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from appointments.models import Appointment, AppointmentStatus, EventKind
+from reminders.models import (
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Purpose,
+    ReminderRule,
+    RuleChannel,
+)
+from tenants.models import Business
+
+# Rows a change of time may still move: not claimed yet, or skipped only for reasons tied to
+# the old time or status.
+REPLANNABLE_REASONS = ("too_late", "confirmed", "quiet_hours")
+
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "name": "Confirmation request, 48 h",
+        "purpose": Purpose.CONFIRMATION_REQUEST,
+        "channel": RuleChannel.EMAIL,
+        "offset_minutes": 48 * 60,
+        "only_if_unconfirmed": True,
+    },
+    {
+        "name": "Reminder, 24 h",
+        "purpose": Purpose.REMINDER,
+        "channel": RuleChannel.SMS,
+        "offset_minutes": 24 * 60,
+        "only_if_unconfirmed": False,
+    },
+)
+
+
+def reminder_rules_create_defaults(*, tenant: Business) -> list[ReminderRule]:
+    """A new business's rules: a confirmation request by email 48 h before, an SMS reminder 24 h before."""
+    return [ReminderRule.objects.create(tenant=tenant, **rule) for rule in DEFAULT_RULES]
+
+
+def quiet_hours_adjusted(
+    send_at: datetime,
+    *,
+    appointment_start: datetime,
+    tz: zoneinfo.ZoneInfo,
+    quiet_start: time,
+    quiet_end: time,
+) -> datetime:
+    """`send_at` moved out of the quiet hours [quiet_start, quiet_end) of local time `tz`.
+
+    Inside them, the message goes when they end if that is still before the appointment,
+    otherwise a minute before they began. Local times are turned into instants day by day,
+    so the quiet hours stay at the same wall-clock times across daylight-saving changes.
+    """
+    if quiet_start == quiet_end:
+        return send_at
+    spans_midnight = quiet_end < quiet_start
+    local_day = send_at.astimezone(tz).date()
+    for day in (local_day - timedelta(days=1), local_day):
+        begins = datetime.combine(day, quiet_start, tzinfo=tz)
+        ends = datetime.combine(
+            day + timedelta(days=1) if spans_midnight else day, quiet_end, tzinfo=tz
+        )
+        if begins <= send_at < ends:
+            return ends if ends < appointment_start else begins - timedelta(minutes=1)
+    return send_at
+
+
+def _rule_schedule(
+    *, appointment: Appointment, rule: ReminderRule, business: Business, now: datetime
+) -> tuple[datetime, str, str]:
+    """(send_at, status, reason) of `rule` for the appointment as it is now."""
+    send_at = appointment.start - timedelta(minutes=rule.offset_minutes)
+    if rule.channel in (RuleChannel.SMS, RuleChannel.SMS_THEN_EMAIL):
+        send_at = quiet_hours_adjusted(
+            send_at,
+            appointment_start=appointment.start,
+            tz=zoneinfo.ZoneInfo(appointment.location.timezone),
+            quiet_start=business.sms_quiet_start,
+            quiet_end=business.sms_quiet_end,
+        )
+    if appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
+        return send_at, MessageStatus.SKIPPED, "cancelled"
+    if rule.only_if_unconfirmed and appointment.status == AppointmentStatus.CONFIRMED:
+        return send_at, MessageStatus.SKIPPED, "confirmed"
+    if send_at < now:
+        return send_at, MessageStatus.SKIPPED, "too_late"  # never sent late
+    return send_at, MessageStatus.PENDING, ""
+
+
+def _plan_rules(*, appointment: Appointment, now: datetime, fresh: bool = False) -> None:
+    """Plan every active rule; `fresh`: the appointment was just created, it has no rows yet."""
+    business = appointment.tenant
+    rules = ReminderRule.objects.filter(tenant_id=appointment.tenant_id, is_active=True)
+    existing = (
+        {}
+        if fresh
+        else {
+            m.rule_id: m
+            for m in OutboundMessage.objects.filter(
+                tenant_id=appointment.tenant_id, appointment=appointment, kind=MessageKind.RULE
+            )
+        }
+    )
+    new_rows = []
+    for rule in rules:
+        send_at, status, reason = _rule_schedule(
+            appointment=appointment, rule=rule, business=business, now=now
+        )
+        row = existing.get(rule.pk)
+        if row is None:
+            new_rows.append(
+                OutboundMessage(
+                    tenant_id=appointment.tenant_id,
+                    appointment=appointment,
+                    rule=rule,
+                    kind=MessageKind.RULE,
+                    dedupe_key=f"rule:{rule.pk}",
+                    send_at=send_at,
+                    status=status,
+                    status_reason=reason,
+                    appointment_version=appointment.version,
+                    fallback_to_email=rule.channel == RuleChannel.SMS_THEN_EMAIL,
+                    created_at=now,
+                )
+            )
+        elif row.status == MessageStatus.PENDING or (
+            row.status == MessageStatus.SKIPPED and row.status_reason in REPLANNABLE_REASONS
+        ):
+            OutboundMessage.objects.filter(pk=row.pk, status=row.status).update(
+                send_at=send_at,
+                status=status,
+                status_reason=reason,
+                appointment_version=appointment.version,
+            )
+    OutboundMessage.objects.bulk_create(new_rows)
+
+
+def _notice(
+    *, appointment: Appointment, kind: str, dedupe_key: str, now: datetime, fresh: bool = False
+) -> None:
+    """A transactional notice, sent at once (once per dedupe key, however often it is asked)."""
+    exists = (
+        not fresh
+        and OutboundMessage.objects.filter(
+            tenant_id=appointment.tenant_id, appointment=appointment, dedupe_key=dedupe_key
+        ).exists()
+    )
+    if not exists:
+        OutboundMessage.objects.create(
+            tenant_id=appointment.tenant_id,
+            appointment=appointment,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            send_at=now,
+            appointment_version=appointment.version,
+            fallback_to_email=True,
+            created_at=now,
+        )
+
+
+def _skip_open_rule_messages(
+    *, appointment: Appointment, reason: str, only_if_unconfirmed: bool = False
+) -> None:
+    rows = OutboundMessage.objects.filter(
+        tenant_id=appointment.tenant_id,
+        appointment=appointment,
+        kind=MessageKind.RULE,
+        status__in=(MessageStatus.PENDING, MessageStatus.QUEUED),
+    )
+    if only_if_unconfirmed:
+        rows = rows.filter(rule__only_if_unconfirmed=True)
+    # A queued row's send task finds it skipped and does nothing: the update wins the race.
+    rows.update(status=MessageStatus.SKIPPED, status_reason=reason)
+
+
+def messages_plan_change(
+    *, appointment: Appointment, kind: str, data: dict[str, Any], now: datetime
+) -> None:
+    """Bring the appointment's outbox in line with what just happened to it."""
+    if kind == EventKind.CREATED:
+        _plan_rules(appointment=appointment, now=now, fresh=True)
+        _notice(
+            appointment=appointment,
+            kind=MessageKind.BOOKING_CONFIRMATION,
+            dedupe_key="booking",
+            now=now,
+            fresh=True,
+        )
+    elif kind == EventKind.RESCHEDULED:
+        _plan_rules(appointment=appointment, now=now)
+        _notice(
+            appointment=appointment,
+            kind=MessageKind.RESCHEDULE_NOTICE,
+            dedupe_key=f"reschedule:v{appointment.version}",
+            now=now,
+        )
+    elif kind == EventKind.STATUS and data.get("to") == AppointmentStatus.CANCELLED:
+        _skip_open_rule_messages(appointment=appointment, reason="cancelled")
+        _notice(
+            appointment=appointment,
+            kind=MessageKind.CANCELLATION_NOTICE,
+            dedupe_key="cancellation",
+            now=now,
+        )
+    elif kind == EventKind.STATUS and data.get("to") == AppointmentStatus.CONFIRMED:
+        _skip_open_rule_messages(
+            appointment=appointment, reason="confirmed", only_if_unconfirmed=True
+        )
