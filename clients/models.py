@@ -24,6 +24,9 @@ class Client(TenantOwnedModel):
     notes = models.TextField(_("notes"), blank=True)
     sms_consent = models.BooleanField(_("accepts SMS"), default=False)
     email_consent = models.BooleanField(_("accepts email"), default=False)
+    # Set when the email provider reports a hard bounce: this business stops emailing the
+    # address until someone corrects it (the same address may work for another business).
+    email_bounced_at = models.DateTimeField(_("email bounced at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

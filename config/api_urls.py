@@ -14,6 +14,7 @@ from appointments.api.views import (
     WorkingHoursViewSet,
 )
 from clients.api.views import ClientViewSet
+from reminders.api.views import InboxViewSet
 from tenants.api.views import CurrentBusinessView, LocationViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -24,6 +25,7 @@ router.register("working-hours", WorkingHoursViewSet, basename="working-hours")
 router.register("time-off", TimeOffViewSet, basename="time-off")
 router.register("clients", ClientViewSet, basename="client")
 router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("inbox", InboxViewSet, basename="inbox")
 
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),

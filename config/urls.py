@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.views import healthz
+from reminders.webhook_urls import email_urlpatterns
 from tenants.forms import EmailAuthenticationForm
 from tenants.views import switch_business
 
@@ -22,5 +23,10 @@ urlpatterns = [
     path("switch-business/", switch_business, name="switch_business"),
     path("dashboard/", include(("appointments.urls", "dashboard"))),
     path("api/v1/", include(("config.api_urls", "api"))),
+    # Providers' webhooks: email tracking (global), then Twilio's, per business.
+    path("webhooks/anymail/", include((email_urlpatterns, "anymail"))),
+    path("webhooks/<slug:business_slug>/", include(("reminders.webhook_urls", "webhooks"))),
     path("admin/", admin.site.urls),
+    # Clients' pages, by business: last, so that no business slug can shadow a route above.
+    path("<slug:business_slug>/", include(("reminders.public_urls", "public"))),
 ]

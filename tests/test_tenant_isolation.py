@@ -17,6 +17,15 @@ from django_scopes import scope
 
 from appointments.models import Appointment, Source, TimeOff, WorkingHours
 from appointments.services import Actor, appointment_book
+from reminders.links import link_issue
+from reminders.models import (
+    AccessAction,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+)
+from reminders.models import Channel as MessageChannel
 from tenants.models import ApiKeyRole, Business, Role
 from tenants.services import api_key_create
 from tests.conftest import login_member
@@ -61,6 +70,7 @@ COLLECTIONS = {
     "api/v1/time-off/": None,
     "api/v1/clients/": None,
     "api/v1/appointments/": None,
+    "api/v1/inbox/": None,
 }
 # Collections whose rows carry the world's marker in a name (proves the list is not just empty).
 NAMED_COLLECTIONS = {
@@ -71,6 +81,7 @@ NAMED_COLLECTIONS = {
     "api/v1/time-off/",
     "api/v1/clients/",
     "api/v1/appointments/",
+    "api/v1/inbox/",
 }
 # One object each: the route, the kind of object its <pk> names, and the methods to try.
 OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -81,6 +92,8 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "api/v1/time-off/<int:pk>/": ("time_off", ("get", "patch", "delete")),
     "api/v1/clients/<int:pk>/": ("client", ("get", "patch", "delete")),
     "api/v1/appointments/<int:pk>/": ("appointment", ("get",)),
+    "api/v1/appointments/<int:pk>/messages/": ("appointment", ("get",)),
+    "api/v1/inbox/<int:pk>/handled/": ("inbound", ("post",)),
     **{
         f"api/v1/appointments/<int:pk>/{action}/": ("appointment", ("post",))
         for action in (
@@ -97,6 +110,19 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# Clients' pages: the business is in the URL, the credential is a link token. Another
+# business's token under a business's slug is unknown there.
+CLIENT_LINKS = {"<slug:business_slug>/a/<str:token>/": ("get", "head", "post")}
+
+
+# Providers' webhooks: no user, no key; a signature (Twilio) or a shared secret (email).
+WEBHOOKS = {
+    "webhooks/<slug:business_slug>/twilio/inbound/",
+    "webhooks/<slug:business_slug>/twilio/status/<int:message_id>/",
+    "webhooks/anymail/postmark/tracking/",
+}
+
+
 def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
@@ -107,7 +133,9 @@ def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
 
 def test_every_route_is_in_the_matrix() -> None:
     routes = {r for r in _routes(get_resolver().url_patterns) if not r.startswith("admin/")}
-    assert routes == NOT_TENANT_DATA | set(COLLECTIONS) | set(OBJECTS)
+    assert routes == (
+        NOT_TENANT_DATA | set(COLLECTIONS) | set(OBJECTS) | set(CLIENT_LINKS) | WEBHOOKS
+    )
 
 
 class World:
@@ -148,6 +176,27 @@ class World:
                 notes=f"{marker} notes",
             )
             _, self.raw_key = api_key_create(tenant=self.business, name="k", role=ApiKeyRole.ADMIN)
+            self.link_token = link_issue(appointment=self.appointment, action=AccessAction.MANAGE)
+            self.inbound = InboundMessage.objects.create(
+                tenant=self.business,
+                provider_id=f"SM{marker.lower():0>32}",
+                from_number=self.client.phone,
+                body=f"{marker} reply",
+                client=self.client,
+                appointment=self.appointment,
+                outcome=InboundMessage.Outcome.NEEDS_HUMAN,
+            )
+            self.outbound = OutboundMessage.objects.create(
+                tenant=self.business,
+                appointment=self.appointment,
+                kind=MessageKind.RULE,
+                dedupe_key="isolation",
+                channel=MessageChannel.SMS,
+                to=self.client.phone,
+                send_at=NOW,
+                status=MessageStatus.SENT,
+                provider_id=f"SM{marker.lower():1>32}",
+            )
 
     def id_of(self, kind: str) -> int:
         return int(getattr(self, kind).pk)
@@ -320,3 +369,85 @@ def test_other_business_ids_cannot_be_smuggled_into_our_writes(
     business: Business = theirs.business
     with scope(tenant=business):
         assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize("actor", [*ACTORS, "anonymous"])
+@pytest.mark.parametrize("route", sorted(CLIENT_LINKS))
+def test_another_business_link_under_our_slug_is_404(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http: DjangoClient
+    headers: dict[str, Any]
+    if actor == "anonymous":
+        http, headers, foreign = client, {}, theirs
+    else:
+        http, headers, foreign = _as(actor, client, ours, theirs)
+    own = theirs if foreign is ours else ours
+    url = "/" + route.replace("<slug:business_slug>", own.business.slug).replace(
+        "<str:token>", foreign.link_token
+    )
+    for method in CLIENT_LINKS[route]:
+        for action in ("confirm", "cancel", "reschedule"):
+            data = {"action": action} if method == "post" else {}
+            response = getattr(http, method)(url, data, **headers)
+            assert response.status_code == 404, (method, url, response.status_code)
+            assert foreign.marker.encode() not in response.content
+    with scope(tenant=foreign.business):
+        appointment = Appointment.objects.get(pk=foreign.appointment.pk)
+    assert appointment.status == "scheduled" and appointment.version == 1
+    # The same token under its own business's slug works: the 404 above was the tenant check.
+    own_url = url.replace(f"/{own.business.slug}/", f"/{foreign.business.slug}/")
+    response = client.get(own_url)
+    assert response.status_code == 200
+    assert foreign.marker.encode() in response.content
+
+
+@pytest.mark.parametrize("actor", [*ACTORS, "anonymous"])
+@pytest.mark.parametrize("route", sorted(WEBHOOKS))
+def test_webhooks_take_no_user_or_key_as_authentication(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str, settings: Any
+) -> None:
+    settings.TWILIO_AUTH_TOKEN = "isolation-token"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "user:isolation-secret"}
+    ours, theirs = worlds
+    headers: dict[str, Any] = {}
+    http = client
+    if actor != "anonymous":
+        http, headers, _foreign = _as(actor, client, ours, theirs)
+    url = "/" + route.replace("<slug:business_slug>", ours.business.slug).replace(
+        "<int:message_id>", str(ours.outbound.pk)
+    )
+    params = {
+        "MessageSid": ours.outbound.provider_id,
+        "MessageStatus": "failed",
+        "From": ours.client.phone,
+        "Body": "2",
+        "RecordType": "Bounce",
+    }
+    response = http.post(url, params, **headers)
+    assert response.status_code in {400, 403}, response.status_code
+    with scope(tenant=ours.business):
+        assert InboundMessage.objects.count() == 1
+        assert OutboundMessage.objects.get(pk=ours.outbound.pk).status == "sent"
+        assert Appointment.objects.get(pk=ours.appointment.pk).status == "scheduled"
+
+
+def test_a_signed_status_callback_cannot_reach_another_business_message(
+    client: DjangoClient, worlds: tuple[World, World], settings: Any
+) -> None:
+    from twilio.request_validator import RequestValidator
+
+    settings.TWILIO_AUTH_TOKEN = "isolation-token"
+    settings.PUNTUAL_BASE_URL = "https://puntual.example.com"
+    ours, theirs = worlds
+    path = f"/webhooks/{ours.business.slug}/twilio/status/{theirs.outbound.pk}/"
+    params = {"MessageSid": theirs.outbound.provider_id, "MessageStatus": "failed"}
+    signature = RequestValidator("isolation-token").compute_signature(
+        "https://puntual.example.com" + path, params
+    )
+    response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 200
+    assert theirs.marker.encode() not in response.content
+    with scope(tenant=theirs.business):
+        assert OutboundMessage.objects.get(pk=theirs.outbound.pk).status == "sent"

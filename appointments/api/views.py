@@ -41,6 +41,8 @@ from appointments.models import (
 from appointments.selectors import availability_for
 from appointments.services import Actor
 from clients.services import client_find_or_create
+from reminders.api.serializers import OutboundMessageSerializer
+from reminders.models import OutboundMessage
 from tenants.api.idempotency import idempotent
 from tenants.api.permissions import AdminWrites, FrontDeskWrites
 from tenants.middleware import tenant_of
@@ -235,6 +237,14 @@ class AppointmentViewSet(
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request: Request, pk: str) -> Response:
         return self._act(request, pk, "no-show")
+
+    @extend_schema(request=None, responses=OutboundMessageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def messages(self, request: Request, pk: str) -> Response:
+        """What Puntual sent (or plans to send) about the appointment, in sending order."""
+        appointment = self.get_object()
+        messages = OutboundMessage.objects.filter(appointment=appointment).order_by("send_at", "id")
+        return Response(OutboundMessageSerializer(messages, many=True).data)
 
     @extend_schema(request=CancelSerializer, responses=AppointmentDetailSerializer)
     @action(detail=True, methods=["post"])
