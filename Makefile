@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PUNTUAL_PORT ?= 8000
-export PUNTUAL_PORT
+# The links in the messages the worker prints must open this very server.
+PUNTUAL_BASE_URL ?= http://127.0.0.1:$(PUNTUAL_PORT)
+export PUNTUAL_PORT PUNTUAL_BASE_URL
 
 .PHONY: run test lint bench install dev-install lock messages clean
 

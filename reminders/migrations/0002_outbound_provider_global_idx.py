@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('appointments', '0004_appointment_no_overlap'),
-        ('reminders', '0001_initial'),
-        ('tenants', '0003_business_sms_quiet_end_business_sms_quiet_start'),
+        ("appointments", "0004_appointment_no_overlap"),
+        ("reminders", "0001_initial"),
+        ("tenants", "0003_business_sms_quiet_end_business_sms_quiet_start"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='outboundmessage',
-            index=models.Index(fields=['provider_id'], name='outbound_provider_global_idx'),
+            model_name="outboundmessage",
+            index=models.Index(fields=["provider_id"], name="outbound_provider_global_idx"),
         ),
     ]

@@ -39,9 +39,18 @@ def _where(appointment: Appointment) -> str:
     return ", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part)
 
 
-def _values(*, appointment: Appointment, language: str, links: dict[str, str]) -> dict[str, str]:
+def local_when(*, appointment: Appointment, language: str) -> dict[str, str]:
+    """The appointment's date, time and zone as clients read them, in the location's zone."""
     tz = zoneinfo.ZoneInfo(appointment.location.timezone)
     local = appointment.start.astimezone(tz)
+    return {
+        "date": format_date(local.date(), format="full", locale=language),
+        "time": format_time(local.time(), format="HH:mm", locale=language),
+        "timezone": get_timezone_location(tz, locale=language),
+    }
+
+
+def _values(*, appointment: Appointment, language: str, links: dict[str, str]) -> dict[str, str]:
     business = appointment.tenant
     return {
         "client_name": (appointment.client.name.split() or [""])[0],
@@ -49,9 +58,7 @@ def _values(*, appointment: Appointment, language: str, links: dict[str, str]) -
         "business_phone": display_phone(appointment.location.phone or business.phone),
         "service": appointment.service.name,
         "staff": appointment.staff.display_name,
-        "date": format_date(local.date(), format="EEEE d MMMM", locale=language),
-        "time": format_time(local.time(), format="HH:mm", locale=language),
-        "timezone": get_timezone_location(tz, locale=language),
+        **local_when(appointment=appointment, language=language),
         "where": _where(appointment),
         **links,
     }

@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import logging
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
@@ -37,6 +36,7 @@ from reminders.models import (
     OutboundMessage,
 )
 from reminders.replies import Intent, parse_reply
+from reminders.services.content import local_when
 from tenants.models import Business
 
 logger = logging.getLogger(__name__)
@@ -111,10 +111,8 @@ def _reply_values(
         "manage_link": "",
     }
     if appointment is not None:
-        local = appointment.start.astimezone(zoneinfo.ZoneInfo(appointment.location.timezone))
-        with translation.override(language):
-            values["date"] = formats.date_format(local, "DATE_FORMAT")
-            values["time"] = formats.time_format(local, "H:i")
+        when = local_when(appointment=appointment, language=language)
+        values["date"], values["time"] = when["date"], when["time"]
         if appointment.status in OPEN_STATUSES:
             token = link_issue(appointment=appointment, action=AccessAction.MANAGE, now=now)
             values["manage_link"] = link_url(appointment=appointment, token=token)

@@ -74,7 +74,7 @@ def test_the_sms_names_the_local_time_and_zone_and_links_to_the_appointment(clin
     OutboundMessage.objects.exclude(rule__name="Reminder, 24 h").delete()
     _send_due(REMINDER_DUE)
     body = ScriptedSMSBackend.sent[0].body
-    assert "Monday 8 June at 10:00 (Spain (Madrid) Time)" in body
+    assert "Monday, June 8, 2026 at 10:00 (Spain (Madrid) Time)" in body
     token = body.split("/a/")[1].split("/")[0]
     access = link_resolve(token=token, now=REMINDER_DUE)
     assert access is not None and access.appointment_id == appointment.pk
@@ -88,7 +88,10 @@ def test_texts_follow_the_clients_language(clinic: Clinic) -> None:
     OutboundMessage.objects.exclude(rule__name="Reminder, 24 h").delete()
     _send_due(REMINDER_DUE)
     body = ScriptedSMSBackend.sent[0].body
-    assert "lunes 8 junio a las 10:00 (hora de España (Madrid))" in body
+    assert (
+        "te recordamos tu cita el lunes, 8 de junio de 2026 a las 10:00 (hora de España (Madrid))"
+        in body
+    )
 
 
 def test_the_booking_confirmation_goes_by_email_with_a_calendar_file(clinic: Clinic) -> None:
