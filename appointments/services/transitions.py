@@ -22,6 +22,27 @@ from appointments.services.common import Actor, Change, after_change, lock_appoi
 from appointments.workflow import NOT_BEFORE_START, RESCHEDULABLE, can_correct, can_transition
 
 
+def _write_status_change(
+    locked: Appointment, *, kind: str, from_status: str, actor: Actor, reason: str, now: datetime
+) -> None:
+    """Save a locked appointment's new status, its event, and its side effects (same transaction)."""
+    locked.save()
+    record_event(
+        appointment=locked,
+        kind=kind,
+        actor=actor,
+        at=now,
+        from_status=from_status,
+        to_status=locked.status,
+        reason=reason,
+    )
+    after_change(
+        Change(
+            appointment=locked, kind=kind, at=now, data={"from": from_status, "to": locked.status}
+        )
+    )
+
+
 def appointment_transition(
     *,
     appointment: Appointment,
@@ -61,23 +82,13 @@ def appointment_transition(
             and locked.started_at
         ):
             locked.finished_at = now
-        locked.save()
-        record_event(
-            appointment=locked,
+        _write_status_change(
+            locked,
             kind=EventKind.STATUS,
-            actor=actor,
-            at=now,
             from_status=from_status,
-            to_status=to_status,
+            actor=actor,
             reason=reason,
-        )
-        after_change(
-            Change(
-                appointment=locked,
-                kind=EventKind.STATUS,
-                at=now,
-                data={"from": from_status, "to": to_status},
-            )
+            now=now,
         )
     return locked
 
@@ -145,23 +156,13 @@ def appointment_correct(
         ):
             raise SlotTaken(_("Another appointment now holds this time."))
         locked.status = to_status
-        locked.save()
-        record_event(
-            appointment=locked,
+        _write_status_change(
+            locked,
             kind=EventKind.CORRECTED,
-            actor=actor,
-            at=now,
             from_status=from_status,
-            to_status=to_status,
+            actor=actor,
             reason=reason,
-        )
-        after_change(
-            Change(
-                appointment=locked,
-                kind=EventKind.CORRECTED,
-                at=now,
-                data={"from": from_status, "to": to_status},
-            )
+            now=now,
         )
     return locked
 
