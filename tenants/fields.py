@@ -1,5 +1,6 @@
 """Validated building blocks shared by the tenant models."""
 
+import re
 import zoneinfo
 from functools import cache
 
@@ -31,4 +32,31 @@ def validate_country(value: str) -> None:
     if value not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(
             _("“%(value)s” is not an ISO 3166 country code."), params={"value": value}
+        )
+
+
+_MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-f]{32}$")
+
+
+def validate_sms_sender(value: str) -> None:
+    """A Twilio messaging service SID (MG + 32 hex digits) or a phone number in E.164."""
+    import phonenumbers
+
+    if _MESSAGING_SERVICE_SID.match(value):
+        return
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if (
+        number is None
+        or not value.startswith("+")
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value
+    ):
+        raise ValidationError(
+            _(
+                "Use a Twilio messaging service SID (MG followed by 32 hex digits) or a phone"
+                " number in international format, such as +34911234567."
+            )
         )

@@ -20,7 +20,12 @@ from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from tenants.fields import validate_country, validate_currency, validate_timezone
+from tenants.fields import (
+    validate_country,
+    validate_currency,
+    validate_sms_sender,
+    validate_timezone,
+)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -105,6 +110,17 @@ class Business(models.Model):
     # No SMS between these local times (in the client's location zone); spans midnight.
     sms_quiet_start = models.TimeField(_("SMS quiet hours from"), default=time(21, 0))
     sms_quiet_end = models.TimeField(_("SMS quiet hours until"), default=time(8, 0))
+    # Who the business's SMS come from; blank: the platform's default sender (settings).
+    sms_sender = models.CharField(
+        _("SMS sender"),
+        max_length=40,
+        blank=True,
+        validators=[validate_sms_sender],
+        help_text=_(
+            "A Twilio messaging service SID or a phone number in international format. Blank:"
+            " the platform's default sender."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=dj_timezone.now)
 
     class Meta:

@@ -32,7 +32,7 @@ class ScriptedSMSBackend(SMSBackend):
     def reset(cls, script: Sequence[BaseException | None] = ()) -> None:
         cls.script, cls.sent, cls.calls = list(script), [], 0
 
-    def send(self, *, to: str, body: str, status_callback: str = "") -> str:
+    def send(self, *, to: str, body: str, status_callback: str = "", sender: str = "") -> str:
         type(self).calls += 1
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:

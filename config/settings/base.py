@@ -150,6 +150,11 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Seconds. Connecting fails fast (nothing was sent: retried); a slow answer is "unknown".
+TWILIO_CONNECT_TIMEOUT = env.float("TWILIO_CONNECT_TIMEOUT", default=5.0)
+TWILIO_READ_TIMEOUT = env.float("TWILIO_READ_TIMEOUT", default=15.0)
+# Only for tests and benchmarks: send Twilio's REST calls to a fake server on localhost.
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env(
@@ -203,7 +208,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The twilio package logs every request's headers at INFO: noise, once per SMS.
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
 
 PUNTUAL_HEALTHCHECK_BROKER_TIMEOUT = (

@@ -62,6 +62,9 @@ if SMS_BACKEND.endswith("TwilioSMSBackend") and not (TWILIO_ACCOUNT_SID and TWIL
         "The Twilio SMS backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
     )
 
+if TWILIO_API_BASE_URL:
+    raise ImproperlyConfigured("TWILIO_API_BASE_URL is for tests and benchmarks only.")
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

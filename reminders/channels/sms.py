@@ -12,12 +12,16 @@ import logging
 import sys
 import uuid
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 
 logger = logging.getLogger(__name__)
+
+TWILIO_API_ORIGIN = "https://api.twilio.com"
 
 
 class TransportError(Exception):
@@ -38,14 +42,15 @@ class SentSMS:
 
 
 class SMSBackend:
-    def send(self, *, to: str, body: str, status_callback: str = "") -> str:
+    def send(self, *, to: str, body: str, status_callback: str = "", sender: str = "") -> str:
+        """Send one SMS; `sender` is the business's own (blank: the platform's default)."""
         raise NotImplementedError
 
 
 class ConsoleSMSBackend(SMSBackend):
     """Prints each message: the `make run` default, so a developer sees what would be sent."""
 
-    def send(self, *, to: str, body: str, status_callback: str = "") -> str:
+    def send(self, *, to: str, body: str, status_callback: str = "", sender: str = "") -> str:
         provider_id = f"console-{uuid.uuid4().hex[:12]}"
         sys.stdout.write(f"\n--- SMS to {to} ({provider_id}) ---\n{body}\n---\n")
         sys.stdout.flush()
@@ -57,7 +62,7 @@ class LocmemSMSBackend(SMSBackend):
 
     outbox: ClassVar[list[SentSMS]] = []
 
-    def send(self, *, to: str, body: str, status_callback: str = "") -> str:
+    def send(self, *, to: str, body: str, status_callback: str = "", sender: str = "") -> str:
         provider_id = f"locmem-{uuid.uuid4().hex[:12]}"
         self.outbox.append(SentSMS(to=to, body=body, provider_id=provider_id))
         return provider_id
@@ -68,27 +73,29 @@ class TwilioSMSBackend(SMSBackend):
     PERMANENT_CODES: ClassVar[frozenset[int]] = frozenset(
         {21211, 21408, 21610, 21612, 21614, 30006}
     )
-    # Seconds: connecting fails fast (nothing sent, retry later); a slow answer is "unknown".
-    CONNECT_TIMEOUT = 5
-    READ_TIMEOUT = 15
 
     def __init__(self) -> None:
-        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        http_client = TwilioHttpClient(timeout=(self.CONNECT_TIMEOUT, self.READ_TIMEOUT))
+        http_client = PuntualTwilioHttpClient(
+            connect_timeout=settings.TWILIO_CONNECT_TIMEOUT,
+            read_timeout=settings.TWILIO_READ_TIMEOUT,
+        )
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client
         )
 
-    def send(self, *, to: str, body: str, status_callback: str = "") -> str:
+    def send(self, *, to: str, body: str, status_callback: str = "", sender: str = "") -> str:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
         kwargs = {"to": to, "body": body}
         if status_callback:
             kwargs["status_callback"] = status_callback
-        if settings.TWILIO_MESSAGING_SERVICE_SID:
+        if sender:
+            # The business's own: a messaging service SID (MG...) or a number.
+            kwargs["messaging_service_sid" if sender.startswith("MG") else "from_"] = sender
+        elif settings.TWILIO_MESSAGING_SERVICE_SID:
             kwargs["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
         else:
             kwargs["from_"] = settings.TWILIO_FROM_NUMBER
@@ -102,16 +109,48 @@ class TwilioSMSBackend(SMSBackend):
                 raise TransportError(str(exc.msg), unknown=True, code=code) from exc
             permanent = exc.code in self.PERMANENT_CODES or 400 <= exc.status < 500
             raise TransportError(str(exc.msg), permanent=permanent, code=code) from exc
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
+        except requests.exceptions.RequestException as exc:
+            if not _never_reached(exc):
+                # The request may have reached Twilio: resending could send twice.
+                raise TransportError(
+                    f"no clear answer from Twilio: {type(exc).__name__}",
+                    unknown=True,
+                    code="timeout",
+                ) from exc
             raise TransportError(
                 f"could not reach Twilio: {type(exc).__name__}", code="connect"
             ) from exc
-        except requests.exceptions.RequestException as exc:
-            # The request may have reached Twilio: resending could send twice.
-            raise TransportError(
-                f"no clear answer from Twilio: {type(exc).__name__}", unknown=True, code="timeout"
-            ) from exc
         return str(message.sid)
+
+
+class PuntualTwilioHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, with separate connect and read timeouts (the twilio package
+    only takes one number), and TWILIO_API_BASE_URL (tests, benchmarks) pointing it elsewhere."""
+
+    def __init__(self, *, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__()
+        # requests takes (connect, read); TwilioHttpClient passes self.timeout through.
+        self.timeout = (connect_timeout, read_timeout)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        base = settings.TWILIO_API_BASE_URL
+        if base and url.startswith(TWILIO_API_ORIGIN):
+            url = base.rstrip("/") + url[len(TWILIO_API_ORIGIN) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def _never_reached(exc: Exception) -> bool:
+    """True when the request certainly never reached the provider (no connection was made)."""
+    import requests
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    # Refused, unresolvable, unreachable: urllib3 failed to open the connection at all.
+    return isinstance(reason, NewConnectionError)
 
 
 def get_sms_backend() -> SMSBackend:

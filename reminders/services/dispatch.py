@@ -178,7 +178,10 @@ def _send_once(message: OutboundMessage, channel: str, now: datetime) -> str:
     )
     if channel == Channel.SMS:
         return get_sms_backend().send(
-            to=to, body=content.text, status_callback=_status_callback(message)
+            to=to,
+            body=content.text,
+            status_callback=_status_callback(message),
+            sender=message.tenant.sms_sender,
         )
     return send_email(
         to=to,
