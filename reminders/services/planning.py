@@ -9,6 +9,7 @@ data and consent at that moment.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -100,8 +101,15 @@ def _rule_schedule(
     return send_at, MessageStatus.PENDING, ""
 
 
-def _plan_rules(*, appointment: Appointment, now: datetime, fresh: bool = False) -> None:
-    """Plan every active rule; `fresh`: the appointment was just created, it has no rows yet."""
+def _plan_rules(
+    *,
+    appointment: Appointment,
+    now: datetime,
+    fresh: bool = False,
+    also: Sequence[OutboundMessage] = (),
+) -> None:
+    """Plan every active rule; `fresh`: the appointment was just created, it has no rows yet.
+    New rows, and the rows in `also`, are inserted with one statement."""
     business = appointment.tenant
     rules = ReminderRule.objects.filter(tenant_id=appointment.tenant_id, is_active=True)
     existing = (
@@ -145,21 +153,26 @@ def _plan_rules(*, appointment: Appointment, now: datetime, fresh: bool = False)
                 status_reason=reason,
                 appointment_version=appointment.version,
             )
-    OutboundMessage.objects.bulk_create(new_rows)
+    new_rows.extend(also)
+    if new_rows:
+        OutboundMessage.objects.bulk_create(new_rows)
 
 
-def _notice(
+def _notice_rows(
     *, appointment: Appointment, kind: str, dedupe_key: str, now: datetime, fresh: bool = False
-) -> None:
-    """A transactional notice, sent at once (once per dedupe key, however often it is asked)."""
+) -> list[OutboundMessage]:
+    """A transactional notice, sent at once (once per dedupe key, however often it is asked):
+    the row to insert, or none when it is already planned."""
     exists = (
         not fresh
         and OutboundMessage.objects.filter(
             tenant_id=appointment.tenant_id, appointment=appointment, dedupe_key=dedupe_key
         ).exists()
     )
-    if not exists:
-        OutboundMessage.objects.create(
+    if exists:
+        return []
+    return [
+        OutboundMessage(
             tenant_id=appointment.tenant_id,
             appointment=appointment,
             kind=kind,
@@ -169,6 +182,7 @@ def _notice(
             fallback_to_email=True,
             created_at=now,
         )
+    ]
 
 
 def _skip_open_rule_messages(
@@ -191,29 +205,31 @@ def messages_plan_change(
 ) -> None:
     """Bring the appointment's outbox in line with what just happened to it."""
     if kind == EventKind.CREATED:
-        _plan_rules(appointment=appointment, now=now, fresh=True)
-        _notice(
+        booking = _notice_rows(
             appointment=appointment,
             kind=MessageKind.BOOKING_CONFIRMATION,
             dedupe_key="booking",
             now=now,
             fresh=True,
         )
+        _plan_rules(appointment=appointment, now=now, fresh=True, also=booking)
     elif kind == EventKind.RESCHEDULED:
-        _plan_rules(appointment=appointment, now=now)
-        _notice(
+        notice = _notice_rows(
             appointment=appointment,
             kind=MessageKind.RESCHEDULE_NOTICE,
             dedupe_key=f"reschedule:v{appointment.version}",
             now=now,
         )
+        _plan_rules(appointment=appointment, now=now, also=notice)
     elif kind == EventKind.STATUS and data.get("to") == AppointmentStatus.CANCELLED:
         _skip_open_rule_messages(appointment=appointment, reason="cancelled")
-        _notice(
-            appointment=appointment,
-            kind=MessageKind.CANCELLATION_NOTICE,
-            dedupe_key="cancellation",
-            now=now,
+        OutboundMessage.objects.bulk_create(
+            _notice_rows(
+                appointment=appointment,
+                kind=MessageKind.CANCELLATION_NOTICE,
+                dedupe_key="cancellation",
+                now=now,
+            )
         )
     elif kind == EventKind.STATUS and data.get("to") == AppointmentStatus.CONFIRMED:
         _skip_open_rule_messages(

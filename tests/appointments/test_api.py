@@ -210,6 +210,11 @@ def test_the_api_may_book_between_offered_times_but_not_too_soon_or_too_far(
         ({"start": "2026-06-01T10:00:00"}, "start"),
         ({"start": "tomorrow at ten"}, "start"),
         ({"service": 999999}, "service"),
+        ({"service": "physio"}, "service"),
+        ({"service": True}, "service"),
+        ({"location": 2**70}, "location"),
+        ({"location": 0}, "location"),
+        ({"staff": [1]}, "staff"),
         ({"new_client": {"name": "X", "phone": "12"}}, "new_client"),
         ({"new_client": {"name": "X"}}, "new_client"),
         ({"client": 1}, "client"),
@@ -232,7 +237,9 @@ def test_another_business_ids_are_invalid_here(api: Api, setup: Setup) -> None:
     other = Setup()
     response = api.post("appointments/", other.booking(staff=other.ana))
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"service", "location", "staff"}
+    errors = response.json()["errors"]
+    assert set(errors) == {"service", "location", "staff"}
+    assert errors["service"] == [f'Invalid pk "{other.service.pk}" - object does not exist.']
 
 
 def test_the_workflow_through_the_api(api: Api, setup: Setup) -> None:
