@@ -283,12 +283,15 @@ def availability_for(
     end_date: date,
     staff: StaffMember | None = None,
     now: datetime | None = None,
+    exclude_appointment_id: int | None = None,
 ) -> list[Slot]:
     """The bookable slots of `service` at `location` from `start_date` to `end_date` (inclusive,
     dates in the location's time zone), sorted by start, then staff id.
 
     `staff=None` means any staff member: every (start, staff) pair is returned; collapse with
-    `appointments.availability.one_per_start`. At most four queries, whatever the range.
+    `appointments.availability.one_per_start`. `exclude_appointment_id`: the appointment being
+    rescheduled, whose own time does not count as taken (it is the time it leaves), exactly as
+    `slot_check` judges the move. At most four queries, whatever the range.
     """
     now = now or timezone.now()
     loaded = _load_schedules(
@@ -299,6 +302,7 @@ def availability_for(
         end_date=end_date,
         staff=staff,
         now=now,
+        exclude_appointment_id=exclude_appointment_id,
     )
     if loaded is None:
         return []

@@ -230,6 +230,8 @@ def _slot_days(appointment: Appointment, now: datetime) -> list[SlotDay]:
         end_date=today + timedelta(days=RESCHEDULE_DAYS - 1),
         staff=appointment.staff,
         now=now,
+        # The appointment's own time is the time it leaves: a move that overlaps it is free.
+        exclude_appointment_id=appointment.pk,
     )
     day_format, time_format = _("l j F"), _("g:i A")
     days: dict[date, list[SlotChoice]] = {}

@@ -286,6 +286,12 @@ class AvailabilityQuerySerializer(serializers.Serializer[Any]):
     service: Any = serializers.PrimaryKeyRelatedField(queryset=Service.objects)
     location: Any = serializers.PrimaryKeyRelatedField(queryset=Location.objects)
     staff: Any = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects, required=False)
+    appointment: Any = serializers.PrimaryKeyRelatedField(
+        queryset=Appointment.objects,
+        required=False,
+        help_text="When rescheduling: the appointment being moved. Its own time is not counted"
+        " as taken, so times overlapping it are offered.",
+    )
     start = serializers.DateField(help_text="First day, in the location's time zone")
     end = serializers.DateField(help_text="Last day (inclusive), in the location's time zone")
 
@@ -335,6 +341,7 @@ class AvailabilityView(APIView):
             staff=data.get("staff"),
             start_date=data["start"],
             end_date=data["end"],
+            exclude_appointment_id=data["appointment"].pk if "appointment" in data else None,
         )
         if data.get("staff") is None:
             slots = one_per_start(slots)
