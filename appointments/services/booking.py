@@ -15,6 +15,7 @@ from appointments.errors import InvalidBookingRequest, InvalidTransition, SlotTa
 from appointments.models import (
     BLOCKING_STATUSES,
     Appointment,
+    AppointmentEvent,
     AppointmentStatus,
     Channel,
     EventKind,
@@ -218,7 +219,7 @@ def appointment_book(
             price=service.price,
             created_at=now,
         )
-        record_event(
+        created = record_event(
             appointment=appointment,
             kind=EventKind.CREATED,
             actor=actor,
@@ -226,7 +227,17 @@ def appointment_book(
             to_status=AppointmentStatus.SCHEDULED,
         )
         after_change(Change(appointment=appointment, kind=EventKind.CREATED, at=now))
+    _preload_history(appointment, [created])
     return appointment
+
+
+def _preload_history(appointment: Appointment, events: list[AppointmentEvent]) -> None:
+    """A new appointment's whole history is known: `appointment.events.all()` answers without a
+    query, as after prefetch_related("events") (which stores results the same way)."""
+    history = appointment.events.all()
+    history._result_cache = events
+    history._prefetch_done = True  # type: ignore[attr-defined]
+    appointment._prefetched_objects_cache = {"events": history}  # type: ignore[attr-defined]
 
 
 def appointment_reschedule(

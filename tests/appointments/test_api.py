@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client as DjangoClient
 from django_scopes import scope, scopes_disabled
 
@@ -143,6 +144,29 @@ def test_booking_with_a_new_client_creates_both_and_records_who_did_it(
     assert [(e["kind"], e["actor_type"], e["channel"]) for e in body["events"]] == [
         ("created", "api_key", "api")
     ]
+
+
+def test_booking_an_existing_client_takes_a_fixed_handful_of_queries(
+    api: Api, setup: Setup, django_assert_num_queries: Any
+) -> None:
+    """The busiest request: a guard against a lookup per field or a query per event."""
+    first = api.post("appointments/", setup.booking(10, staff=setup.ana)).json()
+    body = setup.booking(11, staff=setup.ana, client=first["client"]["id"])
+    del body["new_client"]
+    # Key; the four references; staff offer; (PostgreSQL: lock the staff row); rules, hours,
+    # time off, appointments; insert appointment, event; reminder rules; outbox rows (one
+    # INSERT); and the test's transaction makes BEGIN/COMMIT a SAVEPOINT and its RELEASE.
+    lock = 1 if connection.vendor == "postgresql" else 0
+    with django_assert_num_queries(13 + lock) as captured:
+        response = api.post("appointments/", body)
+    assert response.status_code == 201, response.json()
+    assert [e["kind"] for e in response.json()["events"]] == ["created"]
+    reads_of_events = [
+        q["sql"]
+        for q in captured
+        if q["sql"].startswith("SELECT") and "appointmentevent" in q["sql"]
+    ]
+    assert reads_of_events == []
 
 
 def test_a_returning_client_is_recognised_by_phone_however_it_is_written(
