@@ -33,6 +33,7 @@ from reminders.channels.email import send_email
 from reminders.channels.sms import TransportError, get_sms_backend
 from reminders.models import Channel, MessageKind, MessageStatus, OutboundMessage, RuleChannel
 from reminders.services.content import message_content
+from reminders.services.inbound import TWILIO_OPTED_OUT, sms_opt_out_record
 
 # Rows claimed per statement: keeps each claiming transaction short while a tick that finds
 # thousands of due rows still claims them in a handful of round trips.
@@ -229,6 +230,10 @@ def _deliver(message: OutboundMessage, now: datetime) -> str:
         if exc.unknown:
             return _finish(message, MessageStatus.UNKNOWN, f"{exc.code}: {exc}")
         if exc.permanent:
+            if channel == Channel.SMS and exc.code == TWILIO_OPTED_OUT:
+                # The number replied STOP at Twilio (maybe to another business sharing the
+                # sender): recorded like a STOP reply, so no further SMS to it is even attempted.
+                sms_opt_out_record(client=client, phone=client.phone)
             if channel == Channel.SMS and message.fallback_to_email and _can_email(client):
                 try:
                     provider_id = _send_once(message, Channel.EMAIL, now)

@@ -89,6 +89,18 @@ def _client_for(*, tenant: Business, from_number: str) -> tuple[str, Client | No
     return phone, Client.objects.filter(phone=phone).first()
 
 
+def sms_opt_out_record(*, client: Client, phone: str) -> bool:
+    """The client asked for no more SMS from this business, on `phone`.
+
+    Learned from a STOP reply, from Twilio's error 21610 when a send is refused, or from a
+    delivery report with that code. Recorded only while `phone` is still the client's number
+    (a number changed meanwhile has not opted out). True when consent was withdrawn now.
+    """
+    return bool(
+        Client.objects.filter(pk=client.pk, phone=phone, sms_consent=True).update(sms_consent=False)
+    )
+
+
 def next_open_appointment(*, client: Client, now: datetime) -> Appointment | None:
     """The client's next appointment that a reply could be about: open, not started yet."""
     return (
@@ -180,7 +192,7 @@ def sms_reply_receive(
 
         if parsed.intent == Intent.OPT_OUT:
             if client is not None:
-                Client.objects.filter(pk=client.pk).update(sms_consent=False)
+                sms_opt_out_record(client=client, phone=phone)
             # "CANCEL" stops every SMS at Twilio, but the client may have meant the
             # appointment: a person calls them (no SMS can ask any more).
             message.outcome = (
@@ -329,10 +341,11 @@ def sms_status_record(
         reason = f"{provider_status.lower()}: {error_code}" if error_code else provider_status
         _advance(message, status=status, reason=reason, at=now)
         if error_code == TWILIO_OPTED_OUT:
-            Client.objects.filter(
-                pk=Appointment.objects.filter(pk=message.appointment_id).values("client_id")[:1],
-                phone=message.to,
-            ).update(sms_consent=False)
+            client = Client.objects.filter(
+                pk=Appointment.objects.filter(pk=message.appointment_id).values("client_id")[:1]
+            ).first()
+            if client is not None:
+                sms_opt_out_record(client=client, phone=message.to)
     return message
 
 
