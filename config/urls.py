@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.views import healthz
-from reminders.webhook_urls import email_urlpatterns
+from reminders.webhook_urls import email_urlpatterns, shared_twilio_urlpatterns
 from tenants.forms import EmailAuthenticationForm
 from tenants.views import switch_business
 
@@ -23,8 +23,10 @@ urlpatterns = [
     path("switch-business/", switch_business, name="switch_business"),
     path("dashboard/", include(("appointments.urls", "dashboard"))),
     path("api/v1/", include(("config.api_urls", "api"))),
-    # Providers' webhooks: email tracking (global), then Twilio's, per business.
+    # Providers' webhooks: email tracking and replies to a shared number (global), then
+    # Twilio's, per business.
     path("webhooks/anymail/", include((email_urlpatterns, "anymail"))),
+    path("webhooks/twilio/", include((shared_twilio_urlpatterns, "shared_webhooks"))),
     path("webhooks/<slug:business_slug>/", include(("reminders.webhook_urls", "webhooks"))),
     path("admin/", admin.site.urls),
     # Clients' pages, by business: last, so that no business slug can shadow a route above.

@@ -2,6 +2,8 @@
 
 Views only authenticate and translate; the services in `reminders.services.inbound` decide.
 
+- Clients' SMS replies come to the business's own URL, or to one global URL for numbers
+  several businesses share (the platform's default sender): that one finds the business.
 - Twilio signs each request (X-Twilio-Signature: HMAC of the URL it called and the POST
   parameters, keyed with the account's auth token). The URL is rebuilt from
   PUNTUAL_BASE_URL, the address Twilio was given, so it matches behind a proxy that
@@ -12,6 +14,7 @@ Views only authenticate and translate; the services in `reminders.services.inbou
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -23,15 +26,20 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_scopes import scope
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from reminders.services.inbound import (
     email_tracking_record,
+    sms_reply_business,
     sms_reply_receive,
     sms_status_record,
 )
 from tenants.middleware import tenant_of
+from tenants.models import Business
+
+logger = logging.getLogger(__name__)
 
 # Twilio message SIDs: two letters (SM, MM) and 32 hex digits.
 _MESSAGE_SID = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
@@ -56,6 +64,19 @@ def _twiml(response: MessagingResponse) -> HttpResponse:
     return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
 
 
+def _receive(request: HttpRequest, tenant: Business, sid: str) -> HttpResponse:
+    result = sms_reply_receive(
+        tenant=tenant,
+        provider_id=sid,
+        from_number=request.POST.get("From", "")[:64],
+        body=request.POST.get("Body", "")[:MAX_BODY],
+    )
+    response = MessagingResponse()
+    if result.reply:
+        response.message(result.reply)
+    return _twiml(response)
+
+
 @csrf_exempt
 @require_POST
 def twilio_inbound(request: HttpRequest, business_slug: str) -> HttpResponse:
@@ -65,16 +86,30 @@ def twilio_inbound(request: HttpRequest, business_slug: str) -> HttpResponse:
     sid = request.POST.get("MessageSid", "")
     if not _MESSAGE_SID.match(sid):
         return HttpResponseBadRequest()
-    result = sms_reply_receive(
-        tenant=tenant_of(request),
-        provider_id=sid,
-        from_number=request.POST.get("From", "")[:64],
-        body=request.POST.get("Body", "")[:MAX_BODY],
+    return _receive(request, tenant_of(request), sid)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound_shared(request: HttpRequest) -> HttpResponse:
+    """A client's SMS to a number businesses may share: given to the business it answers
+    (see `sms_reply_business`), then handled in that business's scope like `twilio_inbound`.
+
+    A reply that belongs to no business is answered with nothing and stored nowhere.
+    """
+    if not twilio_signature_valid(request):
+        return HttpResponseForbidden()
+    sid = request.POST.get("MessageSid", "")
+    if not _MESSAGE_SID.match(sid):
+        return HttpResponseBadRequest()
+    tenant = sms_reply_business(
+        to_number=request.POST.get("To", "")[:64], from_number=request.POST.get("From", "")[:64]
     )
-    response = MessagingResponse()
-    if result.reply:
-        response.message(result.reply)
-    return _twiml(response)
+    if tenant is None:
+        logger.info("SMS %s to %s answers no business: ignored", sid, request.POST.get("To", ""))
+        return _twiml(MessagingResponse())
+    with scope(tenant=tenant):
+        return _receive(request, tenant, sid)
 
 
 @csrf_exempt

@@ -119,6 +119,7 @@ CLIENT_LINKS = {"<slug:business_slug>/a/<str:token>/": ("get", "head", "post")}
 WEBHOOKS = {
     "webhooks/<slug:business_slug>/twilio/inbound/",
     "webhooks/<slug:business_slug>/twilio/status/<int:message_id>/",
+    "webhooks/twilio/inbound/",
     "webhooks/anymail/postmark/tracking/",
 }
 

@@ -155,6 +155,40 @@ def _help_keys(values: dict[str, str]) -> list[str]:
     return keys + (["manage"] if values["manage_link"] else [])
 
 
+def sms_reply_business(*, to_number: str, from_number: str) -> Business | None:
+    """The business a client's SMS to `to_number` is for, when Twilio posts it to the one
+    global webhook (several businesses may send from one shared platform number).
+
+    - The business whose own sender is `to_number`, if exactly one is.
+    - Otherwise the number is shared (the platform's, or one several businesses entered): the
+      business that most recently sent an SMS that left for `from_number` from it. Businesses
+      with a number of their own are not candidates there: their SMS came from elsewhere.
+    - None when no business wrote to that number: the reply belongs to nobody.
+    """
+    to_number, from_number = to_number.strip(), from_number.strip()
+    owners = list(Business.objects.filter(sms_sender=to_number)[:2]) if to_number else []
+    if len(owners) == 1:
+        return owners[0]
+    if not from_number:
+        return None
+    with scopes_disabled():
+        sent = OutboundMessage.objects.filter(
+            # Through the client's appointments: their indexes serve the search, which the
+            # outbox (millions of rows, no index on `to`) could not.
+            appointment__client__in=Client.objects.filter(phone=from_number),
+            channel=Channel.SMS,
+            to=from_number,
+            status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
+            sent_at__isnull=False,
+        )
+        if owners:
+            sent = sent.filter(tenant__sms_sender=to_number)
+        else:
+            sent = sent.exclude(tenant__sms_sender__startswith="+")
+        latest = sent.select_related("tenant").order_by("-sent_at", "-id").first()
+    return latest.tenant if latest is not None else None
+
+
 def sms_reply_receive(
     *,
     tenant: Business,
