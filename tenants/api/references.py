@@ -75,20 +75,41 @@ class BatchedReferencesMixin:
         return attrs
 
 
-def rows_by_id(*, tenant_id: int, wanted: dict[str, PendingReference]) -> dict[str, Any]:
-    """{name: the tenant's row with that id, or None}, loaded with one query.
+@dataclass(frozen=True)
+class _Part:
+    """One table of the query: where its columns sit in the row, and how to read them."""
 
-    Each model must have a `tenant` foreign key. Values go through the same converters the ORM
-    applies, so the instances are the ones `Model.objects.get()` would return.
-    """
+    name: str
+    model: type[Model]
+    cols: list[Any]
+    converters: list[list[Any]]
+    attnames: list[str]
+    pk_index: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    parts: list[_Part]
+
+
+# Built once per combination of names and models (and database vendor): the SQL text and
+# each column's converters depend on nothing else.
+_plans: dict[tuple[str, tuple[tuple[str, type[Model]], ...]], _Plan] = {}
+
+
+def _plan(shape: tuple[tuple[str, type[Model]], ...]) -> _Plan:
+    key = (connection.vendor, shape)
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    quote = connection.ops.quote_name
     selects: list[str] = []
     joins: list[str] = []
-    params: list[Any] = []
-    layout: list[tuple[str, type[Model], list[Any], list[list[Any]]]] = []
-    quote = connection.ops.quote_name
-    for index, (name, reference) in enumerate(wanted.items()):
+    parts: list[_Part] = []
+    for index, (name, model) in enumerate(shape):
         alias = f"r{index}"
-        opts = reference.model._meta
+        opts = model._meta
         fields = list(opts.concrete_fields)
         cols = [field.get_col(alias) for field in fields]
         converters = [
@@ -96,30 +117,52 @@ def rows_by_id(*, tenant_id: int, wanted: dict[str, PendingReference]) -> dict[s
             for col in cols
         ]
         # Only names from the models' own metadata go into the SQL; the ids are parameters.
-        selects.extend(f"{alias}.{quote(str(col.target.column))}" for col in cols)
+        selects.extend(f"{alias}.{quote(str(field.column))}" for field in fields)
         tenant_column = opts.get_field("tenant").column  # type: ignore[union-attr]
         joins.append(
             f"LEFT JOIN {quote(opts.db_table)} {alias}"
             f" ON {alias}.{quote(str(opts.pk.column))} = %s"
             f" AND {alias}.{quote(str(tenant_column))} = %s"
         )
-        params.extend([reference.pk, tenant_id])
-        layout.append((name, reference.model, cols, converters))
+        parts.append(
+            _Part(
+                name=name,
+                model=model,
+                cols=cols,
+                converters=converters,
+                attnames=[field.attname for field in fields],
+                pk_index=fields.index(opts.pk),
+            )
+        )
     sql = f"SELECT {', '.join(selects)} FROM (SELECT 1 AS one) base {' '.join(joins)}"  # noqa: S608
+    plan = _plans[key] = _Plan(sql=sql, parts=parts)
+    return plan
+
+
+def rows_by_id(*, tenant_id: int, wanted: dict[str, PendingReference]) -> dict[str, Any]:
+    """{name: the tenant's row with that id, or None}, loaded with one query.
+
+    Each model must have a `tenant` foreign key. Values go through the same converters the ORM
+    applies, so the instances are the ones `Model.objects.get()` would return.
+    """
+    plan = _plan(tuple((name, reference.model) for name, reference in wanted.items()))
+    params: list[Any] = []
+    for reference in wanted.values():
+        params.extend([reference.pk, tenant_id])
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(plan.sql, params)
         row = cursor.fetchone()
     assert row is not None  # noqa: S101 - the base row always exists
     result: dict[str, Any] = {}
     position = 0
-    for name, model, cols, converters in layout:
-        values = list(row[position : position + len(cols)])
-        position += len(cols)
-        if values[[c.target for c in cols].index(model._meta.pk)] is None:
-            result[name] = None
+    for part in plan.parts:
+        values = list(row[position : position + len(part.cols)])
+        position += len(part.cols)
+        if values[part.pk_index] is None:
+            result[part.name] = None
             continue
-        for i, (col, field_converters) in enumerate(zip(cols, converters, strict=True)):
+        for i, field_converters in enumerate(part.converters):
             for converter in field_converters:
-                values[i] = converter(values[i], col, connection)
-        result[name] = model.from_db(connection.alias, [col.target.attname for col in cols], values)
+                values[i] = converter(values[i], part.cols[i], connection)
+        result[part.name] = part.model.from_db(connection.alias, part.attnames, values)
     return result
