@@ -14,7 +14,7 @@ from appointments.api.views import (
     WorkingHoursViewSet,
 )
 from clients.api.views import ClientViewSet
-from reminders.api.views import InboxViewSet
+from reminders.api.views import InboxViewSet, ReminderRuleViewSet
 from tenants.api.views import CurrentBusinessView, LocationViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -26,6 +26,7 @@ router.register("time-off", TimeOffViewSet, basename="time-off")
 router.register("clients", ClientViewSet, basename="client")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("inbox", InboxViewSet, basename="inbox")
+router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
 
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),

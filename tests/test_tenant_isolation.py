@@ -24,6 +24,9 @@ from reminders.models import (
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    Purpose,
+    ReminderRule,
+    RuleChannel,
 )
 from reminders.models import Channel as MessageChannel
 from tenants.models import ApiKeyRole, Business, Role
@@ -71,6 +74,7 @@ COLLECTIONS = {
     "api/v1/clients/": None,
     "api/v1/appointments/": None,
     "api/v1/inbox/": None,
+    "api/v1/reminder-rules/": None,
 }
 # Collections whose rows carry the world's marker in a name (proves the list is not just empty).
 NAMED_COLLECTIONS = {
@@ -82,6 +86,7 @@ NAMED_COLLECTIONS = {
     "api/v1/clients/",
     "api/v1/appointments/",
     "api/v1/inbox/",
+    "api/v1/reminder-rules/",
 }
 # One object each: the route, the kind of object its <pk> names, and the methods to try.
 OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -94,6 +99,8 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "api/v1/appointments/<int:pk>/": ("appointment", ("get",)),
     "api/v1/appointments/<int:pk>/messages/": ("appointment", ("get",)),
     "api/v1/inbox/<int:pk>/handled/": ("inbound", ("post",)),
+    "api/v1/reminder-rules/<int:pk>/": ("rule", ("get", "patch", "delete")),
+    "api/v1/reminder-rules/<int:pk>/preview/": ("rule", ("get",)),
     **{
         f"api/v1/appointments/<int:pk>/{action}/": ("appointment", ("post",))
         for action in (
@@ -106,6 +113,17 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
             "reschedule",
             "start",
         )
+    },
+}
+
+
+# Actions of the active business that name other objects only in their body: another
+# business's ids there are unknown (400), and nothing of theirs is shown.
+BODY_ROUTES: dict[str, Any] = {
+    "api/v1/reminder-rules/preview/": lambda world: {
+        "purpose": "reminder",
+        "channel": "sms_then_email",
+        "appointment": world.appointment.pk,
     },
 }
 
@@ -135,7 +153,12 @@ def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
 def test_every_route_is_in_the_matrix() -> None:
     routes = {r for r in _routes(get_resolver().url_patterns) if not r.startswith("admin/")}
     assert routes == (
-        NOT_TENANT_DATA | set(COLLECTIONS) | set(OBJECTS) | set(CLIENT_LINKS) | WEBHOOKS
+        NOT_TENANT_DATA
+        | set(COLLECTIONS)
+        | set(OBJECTS)
+        | set(BODY_ROUTES)
+        | set(CLIENT_LINKS)
+        | WEBHOOKS
     )
 
 
@@ -186,6 +209,14 @@ class World:
                 client=self.client,
                 appointment=self.appointment,
                 outcome=InboundMessage.Outcome.NEEDS_HUMAN,
+            )
+            self.rule = ReminderRule.objects.create(
+                tenant=self.business,
+                name=f"{marker} rule",
+                purpose=Purpose.REMINDER,
+                channel=RuleChannel.SMS,
+                offset_minutes=60,
+                texts={"en": {"sms": f"{marker} {{client_name}}"}},
             )
             self.outbound = OutboundMessage.objects.create(
                 tenant=self.business,
@@ -308,6 +339,31 @@ def test_availability_refuses_another_business_service_and_location(
     )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"service", "location"}
+
+
+@pytest.mark.parametrize("actor", ["owner", "api_key", "other_admin"])
+@pytest.mark.parametrize("route", sorted(BODY_ROUTES))
+def test_another_business_ids_in_a_body_are_unknown(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http, headers, foreign = _as(actor, client, ours, theirs)
+    response = http.post(
+        "/" + route, BODY_ROUTES[route](foreign), content_type="application/json", **headers
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert foreign.marker.encode() not in response.content
+    assert "appointment" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("route", sorted(BODY_ROUTES))
+def test_body_routes_refuse_anonymous_visitors(
+    client: DjangoClient, worlds: tuple[World, World], route: str
+) -> None:
+    ours, _ = worlds
+    response = client.post("/" + route, BODY_ROUTES[route](ours), content_type="application/json")
+    assert response.status_code in {401, 403}
+    assert ours.marker.encode() not in response.content
 
 
 @pytest.mark.parametrize("route", sorted(COLLECTIONS))

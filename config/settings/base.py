@@ -198,7 +198,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"AppointmentStatusEnum": "appointments.models.AppointmentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
+        # Fields named "channel" and "language" with other choice sets exist elsewhere.
+        "RuleChannelEnum": "reminders.models.RuleChannel",
+        "LanguageEnum": LANGUAGES,
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------

@@ -91,28 +91,34 @@ def message_content(
     channel: str,
     language: str,
     now: datetime,
+    links: dict[str, str] | None = None,
 ) -> Content:
-    """Render `message` for `channel` in `language`, issuing the client links it carries."""
+    """Render `message` for `channel` in `language`, issuing the client links it carries.
+
+    `links` given (a preview): those URLs are used and no link is issued, so nothing is written.
+    """
     rule = message.rule
     purpose = rule.purpose if rule is not None else None
     text = rule_text(
         texts=rule.texts if rule else {}, kind=message.kind, purpose=purpose, language=language
     )
-    manage_url = link_url(
-        appointment=appointment,
-        token=link_issue(appointment=appointment, action=AccessAction.MANAGE, now=now),
-    )
-    links = {"manage_link": manage_url, "confirm_link": manage_url, "cancel_link": manage_url}
-    if channel == Channel.EMAIL and purpose == Purpose.CONFIRMATION_REQUEST:
-        # One click each from the email (the page still asks for a POST before acting).
-        for action, key in (
-            (AccessAction.CONFIRM, "confirm_link"),
-            (AccessAction.CANCEL, "cancel_link"),
-        ):
-            links[key] = link_url(
-                appointment=appointment,
-                token=link_issue(appointment=appointment, action=action, now=now),
-            )
+    if links is None:
+        manage_url = link_url(
+            appointment=appointment,
+            token=link_issue(appointment=appointment, action=AccessAction.MANAGE, now=now),
+        )
+        links = {"manage_link": manage_url, "confirm_link": manage_url, "cancel_link": manage_url}
+        if channel == Channel.EMAIL and purpose == Purpose.CONFIRMATION_REQUEST:
+            # One click each from the email (the page still asks for a POST before acting).
+            for action, key in (
+                (AccessAction.CONFIRM, "confirm_link"),
+                (AccessAction.CANCEL, "cancel_link"),
+            ):
+                links[key] = link_url(
+                    appointment=appointment,
+                    token=link_issue(appointment=appointment, action=action, now=now),
+                )
+    manage_url = links["manage_link"]
     values = _values(appointment=appointment, language=language, links=links)
     if channel == Channel.SMS:
         return Content(subject="", text=render(text.sms, values), html="")

@@ -25,8 +25,11 @@ from reminders.models import (
 from tenants.models import Business
 
 # Rows a change of time may still move: not claimed yet, or skipped only for reasons tied to
-# the old time or status.
-REPLANNABLE_REASONS = ("too_late", "confirmed", "quiet_hours")
+# the old time or status (or to the rule's being switched off, which can be undone).
+REPLANNABLE_REASONS = ("too_late", "confirmed", "quiet_hours", "rule_inactive")
+# Appointments re-planned per round trip when a rule changes: a business's whole future
+# agenda (thousands of rows) is re-planned in a few statements, never one per row.
+REPLAN_BATCH_SIZE = 500
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {
@@ -99,6 +102,97 @@ def _rule_schedule(
     if send_at < now:
         return send_at, MessageStatus.SKIPPED, "too_late"  # never sent late
     return send_at, MessageStatus.PENDING, ""
+
+
+def rule_planned_send(
+    *, appointment: Appointment, rule: ReminderRule, now: datetime
+) -> tuple[datetime, str]:
+    """When `rule` would send for the appointment as it is now, and why not ("" if it would)."""
+    send_at, _status, reason = _rule_schedule(
+        appointment=appointment, rule=rule, business=appointment.tenant, now=now
+    )
+    return send_at, reason
+
+
+def reminder_rule_replan(*, rule: ReminderRule, now: datetime) -> int:
+    """Bring the rule's messages that were not sent yet in line with the rule as it is now.
+
+    Called by the rule services inside their transaction, after the rule is saved. An
+    inactive rule's planned rows are skipped ("rule_inactive"; reactivating brings them back).
+    An active rule's rows for every upcoming open appointment get the send time, status and
+    fallback the rule gives now; appointments without a row get one, as at booking. Rows
+    already claimed by the dispatcher, sent, or skipped for good are left alone: nothing is
+    ever sent twice or late. The rows are locked while they are re-planned, so a dispatcher
+    tick never claims one half-changed. Returns the number of rows written.
+    """
+    rows = OutboundMessage.objects.filter(
+        tenant_id=rule.tenant_id, rule=rule, kind=MessageKind.RULE
+    )
+    if not rule.is_active:
+        return rows.filter(status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)).update(
+            status=MessageStatus.SKIPPED, status_reason="rule_inactive"
+        )
+    business = rule.tenant
+    fallback = rule.channel == RuleChannel.SMS_THEN_EMAIL
+    upcoming = list(
+        Appointment.objects.filter(
+            tenant_id=rule.tenant_id,
+            status__in=(AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED),
+            start__gt=now,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    written = 0
+    for first in range(0, len(upcoming), REPLAN_BATCH_SIZE):
+        ids = upcoming[first : first + REPLAN_BATCH_SIZE]
+        appointments = Appointment.objects.filter(pk__in=ids).select_related("location")
+        existing = {
+            row.appointment_id: row
+            for row in rows.select_for_update().filter(appointment_id__in=ids).order_by("id")
+        }
+        new_rows, changed = [], []
+        for appointment in appointments:
+            send_at, status, reason = _rule_schedule(
+                appointment=appointment, rule=rule, business=business, now=now
+            )
+            row = existing.get(appointment.pk)
+            if row is None:
+                new_rows.append(
+                    OutboundMessage(
+                        tenant_id=rule.tenant_id,
+                        appointment=appointment,
+                        rule=rule,
+                        kind=MessageKind.RULE,
+                        dedupe_key=f"rule:{rule.pk}",
+                        send_at=send_at,
+                        status=status,
+                        status_reason=reason,
+                        appointment_version=appointment.version,
+                        fallback_to_email=fallback,
+                        created_at=now,
+                    )
+                )
+            elif (
+                row.status == MessageStatus.PENDING
+                or (
+                    row.status == MessageStatus.SKIPPED and row.status_reason in REPLANNABLE_REASONS
+                )
+            ) and (row.send_at, row.status, row.status_reason, row.fallback_to_email) != (
+                send_at,
+                status,
+                reason,
+                fallback,
+            ):
+                row.send_at, row.status, row.status_reason = send_at, status, reason
+                row.fallback_to_email = fallback
+                changed.append(row)
+        OutboundMessage.objects.bulk_create(new_rows)
+        OutboundMessage.objects.bulk_update(
+            changed, ["send_at", "status", "status_reason", "fallback_to_email"]
+        )
+        written += len(new_rows) + len(changed)
+    return written
 
 
 def _plan_rules(
