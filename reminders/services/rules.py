@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -263,6 +264,10 @@ def reminder_rule_texts_errors(
 
 def _text_problems(key: str, value: str) -> list[str]:
     problems = []
+    try:
+        ProhibitNullCharactersValidator()(value)  # PostgreSQL cannot store them in JSON
+    except ValidationError as exc:
+        return list(exc.messages)
     if len(value) > TEXT_MAX_LENGTH[key]:
         problems.append(
             _("Keep it to %(max)d characters (it has %(length)d).")

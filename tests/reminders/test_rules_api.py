@@ -217,6 +217,7 @@ def test_a_body_that_is_not_a_rule_is_a_400(api: Api, body: Any) -> None:
         ("sms", "Si no puedes venir, responde CANCEL", "CANCEL"),
         ("sms", "Te esperamos. " + "Recuerda traer tu tarjeta sanitaria. " * 20, "parts"),
         ("sms", "x" * 1601, "1600"),
+        ("body", "Hola\x00", "Null characters"),
     ],
 )
 def test_texts_are_checked_before_anything_is_saved(
