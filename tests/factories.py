@@ -123,3 +123,13 @@ def staff_offering(
 
 def booking_rules(*, tenant: Business, **kwargs: Any) -> BookingRules:
     return BookingRules.objects.create(tenant=tenant, **kwargs)
+
+
+class PolicyFactory(DjangoModelFactory[Any]):
+    """A policy (the business's default unless `service=` is given). Built by the ORM: use
+    `policies.services.policy_create` to test validation."""
+
+    class Meta:
+        model = "policies.Policy"
+
+    service = None
