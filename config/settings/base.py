@@ -176,6 +176,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "dispatch-due-messages": {"task": "reminders.tasks.dispatch_due_messages", "schedule": 60.0},
+    # Bookings whose deposit deadline passed unpaid are cancelled and their slot freed.
+    "release-unpaid-deposits": {
+        "task": "policies.tasks.release_unpaid_deposits",
+        "schedule": 60.0,
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------
