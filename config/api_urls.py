@@ -14,6 +14,16 @@ from appointments.api.views import (
     WorkingHoursViewSet,
 )
 from clients.api.views import ClientViewSet
+from policies.api.views import (
+    ClientDepositFlagView,
+    ClientLedgerView,
+    PolicyViewSet,
+    ReliabilityViewSet,
+    appointment_keep_credit,
+    appointment_payments,
+    appointment_policy,
+    appointment_waive_fee,
+)
 from reminders.api.views import InboxViewSet, ReminderRuleViewSet
 from tenants.api.views import CurrentBusinessView, LocationViewSet
 
@@ -27,6 +37,8 @@ router.register("clients", ClientViewSet, basename="client")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("inbox", InboxViewSet, basename="inbox")
 router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
+router.register("policies", PolicyViewSet, basename="policy")
+router.register("reliability", ReliabilityViewSet, basename="reliability")
 
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),
@@ -37,6 +49,29 @@ urlpatterns = [
         "docs/",
         SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
         name="docs",
+    ),
+    # Policies' views of appointments and clients (the policies app owns them).
+    path("appointments/<int:pk>/policy/", appointment_policy, name="appointment-policy"),
+    path(
+        "appointments/<int:pk>/policy/payments/",
+        appointment_payments,
+        name="appointment-policy-payments",
+    ),
+    path(
+        "appointments/<int:pk>/policy/waive-fee/",
+        appointment_waive_fee,
+        name="appointment-policy-waive-fee",
+    ),
+    path(
+        "appointments/<int:pk>/policy/keep-credit/",
+        appointment_keep_credit,
+        name="appointment-policy-keep-credit",
+    ),
+    path("clients/<int:pk>/ledger/", ClientLedgerView.as_view(), name="client-ledger"),
+    path(
+        "clients/<int:pk>/deposit-flag/",
+        ClientDepositFlagView.as_view(),
+        name="client-deposit-flag",
     ),
     *router.urls,
 ]

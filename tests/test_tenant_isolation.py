@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from django_scopes import scope
 
 from appointments.models import Appointment, Source, TimeOff, WorkingHours
 from appointments.services import Actor, appointment_book
+from policies.services import client_flag, policy_terms_snapshot
 from reminders.links import link_issue
 from reminders.models import (
     AccessAction,
@@ -36,6 +38,7 @@ from tests.factories import (
     BusinessFactory,
     ClientFactory,
     LocationFactory,
+    PolicyFactory,
     ServiceFactory,
     staff_offering,
 )
@@ -75,6 +78,8 @@ COLLECTIONS = {
     "api/v1/appointments/": None,
     "api/v1/inbox/": None,
     "api/v1/reminder-rules/": None,
+    "api/v1/policies/": None,
+    "api/v1/reliability/": None,
 }
 # Collections whose rows carry the world's marker in a name (proves the list is not just empty).
 NAMED_COLLECTIONS = {
@@ -101,6 +106,13 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "api/v1/inbox/<int:pk>/handled/": ("inbound", ("post",)),
     "api/v1/reminder-rules/<int:pk>/": ("rule", ("get", "patch", "delete")),
     "api/v1/reminder-rules/<int:pk>/preview/": ("rule", ("get",)),
+    "api/v1/policies/<int:pk>/": ("policy", ("get", "patch", "delete")),
+    "api/v1/appointments/<int:pk>/policy/": ("appointment", ("get",)),
+    "api/v1/appointments/<int:pk>/policy/payments/": ("appointment", ("post",)),
+    "api/v1/appointments/<int:pk>/policy/waive-fee/": ("appointment", ("post",)),
+    "api/v1/appointments/<int:pk>/policy/keep-credit/": ("appointment", ("post",)),
+    "api/v1/clients/<int:pk>/ledger/": ("client", ("get",)),
+    "api/v1/clients/<int:pk>/deposit-flag/": ("client", ("get", "put", "delete")),
     **{
         f"api/v1/appointments/<int:pk>/{action}/": ("appointment", ("post",))
         for action in (
@@ -229,6 +241,11 @@ class World:
                 status=MessageStatus.SENT,
                 provider_id=f"SM{marker.lower():1>32}",
             )
+            self.policy = PolicyFactory(
+                tenant=self.business, deposit_kind="fixed", deposit_amount=Decimal("10.00")
+            )
+            policy_terms_snapshot(self.appointment, now=NOW)
+            client_flag(client=self.client, actor=Actor.system(), reason=f"{marker} flag")
 
     def id_of(self, kind: str) -> int:
         return int(getattr(self, kind).pk)
