@@ -583,3 +583,17 @@ def test_another_business_ledger_is_not_counted(shop: Shop, other_shop: Shop) ->
         ).fees_owed
         == 0
     )
+
+
+def test_storing_the_terms_at_booking_costs_a_handful_of_queries(
+    shop: Shop, django_assert_max_num_queries: Any
+) -> None:
+    """It runs on every booking: the row check, the policy, the insert, the credits (and,
+    with a deposit, its request), plus the savepoint around the writes."""
+    appointment = shop.book()
+    with django_assert_max_num_queries(6):
+        policy_terms_snapshot(appointment, now=NOW)
+    deposit_policy(shop)
+    appointment = shop.book(start=shop.next_slot(1))
+    with django_assert_max_num_queries(7):
+        policy_terms_snapshot(appointment, now=NOW)
