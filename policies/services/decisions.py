@@ -37,6 +37,7 @@ from policies.engine import (
     deposit_due_at,
     deposit_requirement,
 )
+from policies.errors import AlreadyDecided
 from policies.models import AppointmentTerms, ClientFlag, LedgerEntry, PolicyDecision
 from policies.selectors import available_credits, effective_policy, reliability_for
 from policies.services.common import (
@@ -218,8 +219,6 @@ def decide_and_record(
     Call it inside the appointment service's transaction, after its status change, while it
     holds the appointment's row lock.
     """
-    from policies.errors import AlreadyDecided
-
     if action not in RECORDED_ACTIONS:
         raise ValueError(f"decide_and_record does not apply {action!r}.")
     now = now or timezone.now()

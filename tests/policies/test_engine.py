@@ -157,6 +157,7 @@ def test_the_sentence_uses_the_clients_language_for_amounts_and_dates() -> None:
     )
     assert "20,00\xa0€" in decision.message
     assert "15 de marzo" in decision.message
+    assert not decision.message.startswith("Cancelling")  # the catalogue speaks Spanish
 
 
 def test_a_late_cancellation_without_credit_keeps_the_deposit() -> None:
