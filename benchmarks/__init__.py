@@ -20,6 +20,8 @@ the week changes; what a run books is deleted at its end.
 import os
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/puntual_bench"
+# Database 15 of the local Redis: the benchmarks' own, purged by them (their queue only).
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/15"
 DEFAULT_SETTINGS_MODULE = "benchmarks.settings"
 
 

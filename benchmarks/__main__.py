@@ -25,6 +25,8 @@ NAMES = (
     "availability_7d_any_staff",
     "booking_service",
     "booking_http",
+    "reminder_due_scan",
+    "reminder_dispatch",
 )
 
 
@@ -38,6 +40,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bookings", type=int, default=200, help="booking_service bookings")
     parser.add_argument("--seconds", type=float, default=8.0, help="booking_http duration")
     parser.add_argument("--warmup-seconds", type=float, default=1.5)
+    parser.add_argument("--ticks", type=int, default=20, help="reminder_due_scan ticks")
+    parser.add_argument(
+        "--messages", type=int, default=50_000, help="reminder_dispatch messages (default 50,000)"
+    )
     # Measured on 2 cores shared with PostgreSQL and the clients: one worker per core does
     # best (more only adds switching); two threads each keep connections alive.
     parser.add_argument(
@@ -109,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.booking import booking_service
     from benchmarks.booking_http import ServerConfig, booking_http
     from benchmarks.cpu import machine_busy_share
+    from benchmarks.reminder_dispatch import reminder_dispatch
+    from benchmarks.reminder_due_scan import reminder_due_scan
     from benchmarks.report import emit
 
     server = ServerConfig(
@@ -123,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "booking_http": lambda: booking_http(
             seed, seconds=args.seconds, warmup_seconds=args.warmup_seconds, server=server
         ),
+        "reminder_due_scan": lambda: reminder_due_scan(seed, n=args.ticks, warmup=3),
+        "reminder_dispatch": lambda: reminder_dispatch(seed, messages=args.messages),
     }
     crashed = missed = 0
     for name in NAMES:

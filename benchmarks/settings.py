@@ -5,7 +5,7 @@ import warnings
 
 from django.core.exceptions import ImproperlyConfigured
 
-from benchmarks import DEFAULT_DATABASE_URL
+from benchmarks import DEFAULT_BROKER_URL, DEFAULT_DATABASE_URL
 from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
@@ -24,9 +24,11 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 # Nothing is collected into STATIC_ROOT for the benchmarks; WhiteNoise need not say so.
 warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
-# Nothing is enqueued by booking; /healthz only needs a broker that answers.
-CELERY_BROKER_URL = "memory://"
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# The reminder benchmarks run a real worker on a real Redis: a database of its own on it
+# (BENCH_BROKER_URL), so that no one else's queues are read or purged. Booking enqueues
+# nothing; /healthz pings it as it pings the deployed broker.
+CELERY_BROKER_URL = env("BENCH_BROKER_URL", default=DEFAULT_BROKER_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}  # as base.py gives Redis
 
 # The races of booking_http answer 409 by design: log server errors only.
 LOGGING = {
@@ -38,6 +40,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
+        "twilio.http_client": {"level": "WARNING"},  # as base.py: reminder_dispatch's worker
         "benchmarks": {"level": "INFO"},
     },
 }

@@ -166,6 +166,18 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, services make it idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup opens a database connection for every task (before and after each, it
+# closes them all) unless this is set; then it closes them every 2 x this many tasks. Puntual
+# keeps them as Django does between requests (CONN_MAX_AGE, checked: config/celery.py): a
+# connection per task cost the worker and PostgreSQL more than the task itself.
+CELERY_DB_REUSE_MAX = 1_000_000_000
+# The worker's tasks wait on the network (a provider call, database round trips), not on the
+# CPU: one process with 32 threads sends ~6,000 SMS a minute on 2 cores against a provider
+# answering in 50 ms (`make bench BENCH_ARGS=reminder_dispatch`), where the 2 processes of the
+# prefork pool sent ~1,100. Each thread holds one database connection. 16 threads sent less
+# (sends wait on the provider), 64 no more (only more switching and more connections).
+CELERY_WORKER_POOL = env("CELERY_WORKER_POOL", default="threads")
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=32)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Redis redelivers an unacked message after this; no task may be scheduled with an ETA beyond it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -42,6 +43,11 @@ class SentSMS:
 
 
 class SMSBackend:
+    @classmethod
+    def settings_key(cls) -> tuple[object, ...]:
+        """The settings an instance reads when it is built: another value needs another one."""
+        return ()
+
     def send(self, *, to: str, body: str, status_callback: str = "", sender: str = "") -> str:
         """Send one SMS; `sender` is the business's own (blank: the platform's default)."""
         raise NotImplementedError
@@ -73,6 +79,15 @@ class TwilioSMSBackend(SMSBackend):
     PERMANENT_CODES: ClassVar[frozenset[int]] = frozenset(
         {21211, 21408, 21610, 21612, 21614, 30006}
     )
+
+    @classmethod
+    def settings_key(cls) -> tuple[object, ...]:
+        return (
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            settings.TWILIO_CONNECT_TIMEOUT,
+            settings.TWILIO_READ_TIMEOUT,
+        )
 
     def __init__(self) -> None:
         from twilio.rest import Client
@@ -153,6 +168,20 @@ def _never_reached(exc: Exception) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
+_backends = threading.local()
+
+
 def get_sms_backend() -> SMSBackend:
+    """The configured backend, one per thread: built again only when its settings change.
+
+    A Twilio backend holds an HTTP session whose connections stay open between messages (a
+    new backend per message opened a connection per message). requests' sessions are not
+    safe to share between threads, so every worker thread has its own.
+    """
     backend_class: type[SMSBackend] = import_string(settings.SMS_BACKEND)
-    return backend_class()
+    key = (backend_class, backend_class.settings_key())
+    cached: tuple[object, SMSBackend] | None = getattr(_backends, "cached", None)
+    if cached is None or cached[0] != key:
+        cached = (key, backend_class())
+        _backends.cached = cached
+    return cached[1]
