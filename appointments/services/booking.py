@@ -351,20 +351,3 @@ def appointment_book_any(
         except SlotTaken:
             continue  # taken meanwhile by another request: try the next free staff member
     raise SlotTaken
-    for staff_id in candidates:
-        try:
-            return appointment_book(
-                tenant=tenant,
-                location=location,
-                staff=StaffMember.objects.get(pk=staff_id),
-                service=service,
-                client=client,
-                start=start,
-                source=source,
-                actor=actor,
-                notes=notes,
-                now=now,
-            )
-        except SlotTaken:
-            continue
-    raise SlotTaken
