@@ -12,14 +12,30 @@ from tenants.models import Business, Role
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 
 
+def _broker_is_redis() -> bool:
+    return os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In CI every test runs: a PostgreSQL-only test may not be skipped for want of PostgreSQL."""
+    """In CI every test runs: a PostgreSQL-only test may not be skipped for want of PostgreSQL,
+    nor a real-worker test for want of Redis. Elsewhere those are skipped with the reason."""
     if not os.environ.get("CI"):
+        skip_worker = pytest.mark.skip(
+            reason="needs a Redis broker (set CELERY_BROKER_URL=redis://...); CI always runs it"
+        )
+        if not _broker_is_redis():
+            for item in items:
+                if item.get_closest_marker("celery_worker"):
+                    item.add_marker(skip_worker)
         return
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise pytest.UsageError(
             "CI must run the suite on PostgreSQL: set DATABASE_URL=postgres://..."
+        )
+    if not _broker_is_redis():
+        raise pytest.UsageError(
+            "CI must run the suite with a Redis broker: set CELERY_BROKER_URL=redis://..."
         )
 
 

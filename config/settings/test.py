@@ -16,3 +16,12 @@ LANGUAGE_CODE = "en"
 # Serve static files from the app directories (no collectstatic before tests; the browser tests need CSS).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# The Celery worker that the reliability tests start (tests/celery_harness.py) sends through
+# the real Twilio backend to a fake Twilio on localhost and writes emails to files the test
+# reads. Only that worker opts in: a developer's `.env` naming a real provider never reaches
+# the tests.
+if env.bool("PUNTUAL_TEST_WORKER", default=False):
+    SMS_BACKEND = env("SMS_BACKEND")
+    EMAIL_BACKEND = env("EMAIL_BACKEND")
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
