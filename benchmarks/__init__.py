@@ -8,13 +8,20 @@ and `median_ms`, the targets it is held to and a boolean `ok`:
 - `availability_7d_any_staff`: the same for any staff member over 7 days;
 - `booking_service`: `appointment_book` (API rules), one committed booking per call;
 - `booking_http`: the booking API under gunicorn, 16 concurrent clients with an API key, some
-  of them racing for the same time: bookings per second, server errors, double bookings.
+  of them racing for the same time: bookings per second, server errors, double bookings;
+- `reminder_due_scan`: one dispatcher tick (claim and publish) finding 1,000 due messages in
+  an outbox of 1,000,000 future ones, with the EXPLAIN ANALYZE of its due query;
+- `reminder_dispatch`: 50,000 due SMS reminders (`--messages`) through Redis, the worker as
+  it ships and the real Twilio backend against a fake Twilio answering in 50 ms: messages
+  per minute, duplicates, lost.
 
 The benchmarks use their own database (BENCH_DATABASE_URL, by default
 postgres://postgres@127.0.0.1:5432/puntual_bench), created and seeded on the first run: one
 business, 20 staff, 10 services, Monday-Friday 09:00-18:00 with a lunch break, and 20,000
 appointments over 60 days from this week's Monday. The seed is deterministic and kept until
-the week changes; what a run books is deleted at its end.
+the week changes; what a run books is deleted at its end. The reminder benchmarks add the
+1,000,000 future outbox rows once (kept with the seed) and use their own Redis database
+(BENCH_BROKER_URL, by default redis://127.0.0.1:6379/15).
 """
 
 import os
