@@ -22,6 +22,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("switch-business/", switch_business, name="switch_business"),
     path("dashboard/", include(("appointments.urls", "dashboard"))),
+    path("settings/", include("tenants.urls_settings")),
     path("api/v1/", include(("config.api_urls", "api"))),
     # Providers' webhooks: email tracking and replies to a shared number (global), then
     # Twilio's, per business.

@@ -16,8 +16,16 @@ from django.test import Client as DjangoClient
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scope
 
-from appointments.models import Appointment, Source, TimeOff, WorkingHours
+from appointments.models import (
+    Appointment,
+    Service,
+    Source,
+    StaffMember,
+    TimeOff,
+    WorkingHours,
+)
 from appointments.services import Actor, appointment_book
+from policies.models import Policy
 from policies.services import client_flag, policy_terms_snapshot
 from reminders.links import link_issue
 from reminders.models import (
@@ -31,15 +39,17 @@ from reminders.models import (
     RuleChannel,
 )
 from reminders.models import Channel as MessageChannel
-from tenants.models import ApiKeyRole, Business, Role
+from tenants.models import ApiKey, ApiKeyRole, Business, Location, Membership, Role
 from tenants.services import api_key_create
 from tests.conftest import login_member
 from tests.factories import (
     BusinessFactory,
     ClientFactory,
     LocationFactory,
+    MembershipFactory,
     PolicyFactory,
     ServiceFactory,
+    UserFactory,
     staff_offering,
 )
 
@@ -145,6 +155,75 @@ BODY_ROUTES: dict[str, Any] = {
 CLIENT_LINKS = {"<slug:business_slug>/a/<str:token>/": ("get", "head", "post")}
 
 
+# The admin's settings pages (browser, owners and admins only). Pages of the active business,
+# and whether their rows carry the world's marker:
+SETTINGS_PAGES: dict[str, bool] = {
+    "settings/": True,
+    "settings/locations/": True,
+    "settings/locations/new/": False,
+    "settings/staff/": True,
+    "settings/staff/new/": False,
+    "settings/services/": True,
+    "settings/services/new/": False,
+    "settings/booking-rules/": False,
+    "settings/reminders/": True,
+    "settings/reminders/new/": False,
+    "settings/policies/": False,
+    "settings/policies/new/": False,
+    "settings/team/": True,
+    "settings/api-keys/": True,
+}
+# Writes of the active business that take no id in the URL.
+SETTINGS_POSTS = {"settings/team/invite/", "settings/api-keys/new/"}
+# One object each, with the methods to try and a body that would change it if it were ours.
+SETTINGS_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
+    "settings/locations/<int:pk>/": (
+        "location",
+        ("get", "post"),
+        {"name": "Taken", "timezone": "UTC", "is_active": "on"},
+    ),
+    "settings/staff/<int:pk>/": ("staff", ("get", "post"), {"display_name": "Taken"}),
+    "settings/staff/<int:pk>/hours/": (
+        "staff",
+        ("post",),
+        {"hours-TOTAL_FORMS": "0", "hours-INITIAL_FORMS": "0"},
+    ),
+    "settings/staff/<int:pk>/time-off/": (
+        "staff",
+        ("post",),
+        {"off-start": "2026-07-01T10:00", "off-end": "2026-07-01T12:00"},
+    ),
+    "settings/time-off/<int:pk>/delete/": ("time_off", ("post",), {}),
+    "settings/services/<int:pk>/": (
+        "service",
+        ("get", "post"),
+        {"name": "Taken", "duration_minutes": "30", "price": "1", "mode": "in_person"},
+    ),
+    "settings/reminders/<int:pk>/": (
+        "rule",
+        ("get", "post"),
+        {
+            "name": "Taken",
+            "purpose": "reminder",
+            "channel": "sms",
+            "offset": "1",
+            "offset_unit": "hours",
+            "action": "save",
+        },
+    ),
+    "settings/reminders/<int:pk>/delete/": ("rule", ("post",), {}),
+    "settings/policies/<int:pk>/": (
+        "policy",
+        ("get", "post"),
+        {"deposit_kind": "none", "cancellation_window_hours": "1"},
+    ),
+    "settings/team/<int:pk>/role/": ("membership", ("post",), {"role": "owner"}),
+    "settings/team/<int:pk>/deactivate/": ("membership", ("post",), {}),
+    "settings/team/<int:pk>/reactivate/": ("membership", ("post",), {}),
+    "settings/api-keys/<int:pk>/revoke/": ("api_key", ("post",), {}),
+}
+
+
 # Providers' webhooks: no user, no key; a signature (Twilio) or a shared secret (email).
 WEBHOOKS = {
     "webhooks/<slug:business_slug>/twilio/inbound/",
@@ -171,6 +250,9 @@ def test_every_route_is_in_the_matrix() -> None:
         | set(BODY_ROUTES)
         | set(CLIENT_LINKS)
         | WEBHOOKS
+        | set(SETTINGS_PAGES)
+        | SETTINGS_POSTS
+        | set(SETTINGS_OBJECTS)
     )
 
 
@@ -211,7 +293,14 @@ class World:
                 now=NOW,
                 notes=f"{marker} notes",
             )
-            _, self.raw_key = api_key_create(tenant=self.business, name="k", role=ApiKeyRole.ADMIN)
+            self.api_key, self.raw_key = api_key_create(
+                tenant=self.business, name=f"{marker} key", role=ApiKeyRole.ADMIN
+            )
+            self.membership = MembershipFactory(
+                tenant=self.business,
+                user=UserFactory(full_name=f"{marker} member"),
+                role=Role.RECEPTIONIST,
+            )
             self.link_token = link_issue(appointment=self.appointment, action=AccessAction.MANAGE)
             self.inbound = InboundMessage.objects.create(
                 tenant=self.business,
@@ -525,3 +614,89 @@ def test_a_signed_status_callback_cannot_reach_another_business_message(
     assert theirs.marker.encode() not in response.content
     with scope(tenant=theirs.business):
         assert OutboundMessage.objects.get(pk=theirs.outbound.pk).status == "sent"
+
+
+def _settings_snapshot(world: World) -> tuple[Any, ...]:
+    """What a settings write could change in a world."""
+    with scope(tenant=world.business):
+        return (
+            Location.objects.get(pk=world.location.pk).name,
+            StaffMember.objects.get(pk=world.staff.pk).display_name,
+            WorkingHours.objects.filter(staff=world.staff).count(),
+            TimeOff.objects.filter(staff=world.staff).count(),
+            Service.objects.get(pk=world.service.pk).name,
+            ReminderRule.objects.filter(pk=world.rule.pk).values_list("name", flat=True).first(),
+            Policy.objects.get(pk=world.policy.pk).cancellation_window_hours,
+            Membership.objects.filter(pk=world.membership.pk)
+            .values_list("role", "is_active")
+            .first(),
+            ApiKey.objects.get(pk=world.api_key.pk).revoked_at,
+        )
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("route", sorted(SETTINGS_OBJECTS))
+def test_settings_of_another_business_are_404_and_change_nothing(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http, headers, foreign = _as(actor, client, ours, theirs)
+    before = _settings_snapshot(foreign)
+    kind, methods, body = SETTINGS_OBJECTS[route]
+    url = "/" + route.replace("<int:pk>", str(foreign.id_of(kind)))
+    for method in methods:
+        response = getattr(http, method)(url, body if method == "post" else {}, **headers)
+        expected = {
+            "owner": 404,
+            "other_admin": 404,
+            # Refused by role before any lookup: the answer says nothing about the id.
+            "receptionist": 403,
+            "provider": 403,
+            # A key is no browser login.
+            "api_key": 302,
+        }[actor]
+        assert response.status_code == expected, (method, url, response.status_code)
+        assert foreign.marker.encode() not in response.content
+    assert _settings_snapshot(foreign) == before
+
+
+@pytest.mark.parametrize("actor", ["owner", "other_admin"])
+@pytest.mark.parametrize("route", sorted(SETTINGS_PAGES))
+def test_settings_pages_show_only_the_actors_own_business(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http, headers, foreign = _as(actor, client, ours, theirs)
+    own = theirs if foreign is ours else ours
+    response = http.get("/" + route, **headers)
+    assert response.status_code == 200
+    assert foreign.marker.encode() not in response.content
+    if SETTINGS_PAGES[route]:
+        assert own.marker.encode() in response.content
+
+
+@pytest.mark.parametrize("actor", ["receptionist", "provider", "api_key", "anonymous"])
+@pytest.mark.parametrize("route", sorted({*SETTINGS_PAGES, *SETTINGS_POSTS, *SETTINGS_OBJECTS}))
+def test_settings_refuse_everyone_but_owners_and_admins(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http, headers = client, {}
+    if actor != "anonymous":
+        http, headers, _foreign = _as(actor, client, ours, theirs)
+    before = _settings_snapshot(ours)
+    url = "/" + route.replace("<int:pk>", "0")
+    if route in SETTINGS_OBJECTS:
+        kind, _methods, _body = SETTINGS_OBJECTS[route]
+        url = "/" + route.replace("<int:pk>", str(ours.id_of(kind)))
+    for method in ("get", "post"):
+        response = getattr(http, method)(url, {"role": "owner", "name": "X"}, **headers)
+        if actor in {"api_key", "anonymous"}:
+            assert response.status_code == 302
+            assert response["Location"].startswith("/accounts/login/")
+        else:
+            assert response.status_code == 403, (method, url)
+        # A member sees the business's name in the page's header; nothing of its settings.
+        for thing in ("location", "staff", "service", "rule", "key", "member"):
+            assert f"{ours.marker} {thing}".encode() not in response.content
+    assert _settings_snapshot(ours) == before
