@@ -681,7 +681,8 @@ def test_settings_refuse_everyone_but_owners_and_admins(
     client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
 ) -> None:
     ours, theirs = worlds
-    http, headers = client, {}
+    http: DjangoClient = client
+    headers: dict[str, Any] = {}
     if actor != "anonymous":
         http, headers, _foreign = _as(actor, client, ours, theirs)
     before = _settings_snapshot(ours)

@@ -230,22 +230,22 @@ def working_hours_set(*, staff: StaffMember, intervals: Sequence[Interval]) -> l
     """Replace the staff member's whole week with `intervals` (several per day make breaks).
 
     Every interval is checked as `working_hours_validate` checks one, against the others of
-    the new week. ValidationError lists the problems by interval: {index: {field: [...]}};
-    nothing is written then. Booked appointments are never moved by a change of hours.
+    the new week. ValidationError names each problem "<index>.<field>" (the interval's
+    position in `intervals`); nothing is written then. Booked appointments are never moved by a change of hours.
     """
     StaffMember.objects.select_for_update().filter(pk=staff.pk, tenant_id=staff.tenant_id).get()
-    errors: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
     linked = set(
         StaffLocation.objects.filter(tenant_id=staff.tenant_id, staff=staff).values_list(
             "location_id", flat=True
         )
     )
     for index, interval in enumerate(intervals):
-        found: dict[str, list[str]] = {}
+        found: dict[str, str] = {}
         if interval.location.tenant_id != staff.tenant_id or interval.location.pk not in linked:
-            found["location"] = [_("This staff member does not work at this location.")]
+            found["location"] = _("This staff member does not work at this location.")
         if interval.start_time >= interval.end_time:
-            found["end_time"] = [_("The end must be after the start.")]
+            found["end_time"] = _("The end must be after the start.")
         elif any(
             other.weekday == interval.weekday
             and other.start_time < interval.end_time
@@ -253,9 +253,9 @@ def working_hours_set(*, staff: StaffMember, intervals: Sequence[Interval]) -> l
             for position, other in enumerate(intervals)
             if position != index and other.start_time < other.end_time
         ):
-            found["start_time"] = [_("These hours overlap other hours of the same day.")]
-        if found:
-            errors[str(index)] = found
+            found["start_time"] = _("These hours overlap other hours of the same day.")
+        for field, message in found.items():
+            errors[f"{index}.{field}"] = [message]
     if errors:
         raise ValidationError(errors)
     WorkingHours.objects.filter(tenant_id=staff.tenant_id, staff=staff).delete()

@@ -222,8 +222,9 @@ def staff_hours(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             working_hours_set(staff=staff, intervals=intervals)
         except ValidationError as exc:
-            for index, errors in exc.error_dict.items():
-                add_service_errors(rows[int(index)], ValidationError(errors))
+            for key, messages_ in exc.message_dict.items():
+                index, field = key.split(".", 1)
+                rows[int(index)].add_error(field, messages_)
         else:
             messages.success(request, _("The weekly hours are saved."))
             return redirect("settings:staff_edit", pk=staff.pk)
