@@ -80,6 +80,7 @@ class StaffForm(ModelFieldsForm):
             help_text=_("The team member who logs in as this person, if any."),
             queryset=_team_users(tenant),
             required=False,
+            empty_label=_("— Nobody —"),
         )
 
     def clean_display_name(self) -> str:
@@ -101,9 +102,11 @@ def _team_users(tenant: Business) -> Any:
 class HoursRowForm(forms.Form):
     """One weekly interval. A row left empty is ignored; "remove" drops an existing one."""
 
-    weekday = forms.TypedChoiceField(label=_("weekday"), coerce=int)
+    weekday = forms.TypedChoiceField(
+        label=_("weekday"), coerce=int, empty_value=None, required=False
+    )
     location: forms.ModelChoiceField[Location] = forms.ModelChoiceField(
-        label=_("location"), queryset=Location.objects.none()
+        label=_("location"), queryset=Location.objects.none(), required=False
     )
     start_time = forms.TimeField(label=_("from"), widget=TimeInput(), required=False)
     end_time = forms.TimeField(label=_("until"), widget=TimeInput(), required=False)
@@ -111,25 +114,30 @@ class HoursRowForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Business, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.TypedChoiceField, self.fields["weekday"]).choices = Weekday.choices
+        weekday = cast(forms.TypedChoiceField, self.fields["weekday"])
+        weekday.choices = [("", "—"), *Weekday.choices]
         location = cast("forms.ModelChoiceField[Location]", self.fields["location"])
         location.queryset = Location.objects.filter(tenant=tenant).order_by("name")
+        location.empty_label = "—"
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {})
-        return bool(data.get("remove")) or (
-            data.get("start_time") is None and data.get("end_time") is None
+        return bool(data.get("remove")) or not any(
+            data.get(name) is not None for name in ("weekday", "location", "start_time", "end_time")
         )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("remove"):
+        if self.is_blank():
             return data
-        start, end = data.get("start_time"), data.get("end_time")
-        if start is None and end is not None:
-            self.add_error("start_time", _("Give the start."))
-        if end is None and start is not None:
-            self.add_error("end_time", _("Give the end."))
+        for name, message in (
+            ("weekday", _("Choose the day.")),
+            ("location", _("Choose the location.")),
+            ("start_time", _("Give the start.")),
+            ("end_time", _("Give the end.")),
+        ):
+            if data.get(name) is None and name not in self.errors:
+                self.add_error(name, message)
         return data
 
 

@@ -154,7 +154,13 @@ def _hours(
         if index == remove:
             data[f"hours-{index}-remove"] = "on"
     for index in range(len(rows), len(rows) + blank):
-        data |= {f"hours-{index}-weekday": "0", f"hours-{index}-location": str(location.pk)}
+        # As a browser sends an untouched row.
+        data |= {
+            f"hours-{index}-weekday": "",
+            f"hours-{index}-location": "",
+            f"hours-{index}-start_time": "",
+            f"hours-{index}-end_time": "",
+        }
     return data
 
 
@@ -170,6 +176,7 @@ def staff(business: Business, location: Location) -> StaffMember:
         ([(0, "09:00", "14:00"), (0, "13:00", "16:00")], "1", "start_time"),
         ([(0, "14:00", "09:00")], "0", "end_time"),
         ([(0, "09:00", "")], "0", "end_time"),
+        ([(0, "", "10:00")], "0", "start_time"),
     ],
 )
 def test_bad_hours_are_row_errors_and_keep_the_week(
