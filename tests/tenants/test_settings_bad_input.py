@@ -59,7 +59,7 @@ def world(client: DjangoClient, business: Business) -> dict[str, Any]:
 def _snapshot(business: Business) -> Any:
     with scope(tenant=business):
         return [
-            list(model.objects.values())  # type: ignore[attr-defined]
+            list(model.objects.values())
             for model in (
                 Location,
                 Service,
