@@ -8,239 +8,862 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0004_appointment_no_overlap'),
-        ('clients', '0003_client_email_bounced_at'),
-        ('tenants', '0004_business_sms_sender'),
+        ("appointments", "0004_appointment_no_overlap"),
+        ("clients", "0003_client_email_bounced_at"),
+        ("tenants", "0004_business_sms_sender"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deposit_kind', models.CharField(choices=[('none', 'No deposit'), ('fixed', 'Fixed amount'), ('percent', 'Percentage of the price')], default='none', max_length=16, verbose_name='deposit')),
-                ('deposit_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='deposit amount')),
-                ('deposit_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, verbose_name='deposit percentage')),
-                ('deposit_applies_to', models.CharField(choices=[('everyone', 'Everyone'), ('new_clients', 'New clients'), ('unreliable', 'Clients below the reliability threshold'), ('flagged', 'Clients flagged by staff')], default='everyone', help_text='Clients flagged by staff always pay it.', max_length=16, verbose_name='who pays a deposit')),
-                ('reliability_threshold', models.PositiveSmallIntegerField(default=2, help_text='No-shows and late cancellations that make a client unreliable.', verbose_name='reliability threshold')),
-                ('reliability_window_months', models.PositiveSmallIntegerField(default=6, verbose_name='reliability window (months)')),
-                ('deposit_deadline_hours', models.PositiveIntegerField(blank=True, help_text='An unpaid booking is released after it. Empty: never released.', null=True, verbose_name='deposit deadline (hours after booking)')),
-                ('cancellation_window_hours', models.PositiveIntegerField(default=48, help_text="A client's cancellation later than this before the start is late.", verbose_name='cancellation window (hours)')),
-                ('late_cancellation_consequence', models.CharField(choices=[('nothing', 'Nothing'), ('keep_deposit', 'Keep the deposit'), ('fixed_fee', 'Fixed fee'), ('percent_fee', 'Percentage of the price')], default='nothing', max_length=16, verbose_name='late cancellation')),
-                ('late_cancellation_fee_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='late cancellation fee')),
-                ('late_cancellation_fee_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, verbose_name='late cancellation fee percentage')),
-                ('no_show_consequence', models.CharField(choices=[('nothing', 'Nothing'), ('keep_deposit', 'Keep the deposit'), ('fixed_fee', 'Fixed fee'), ('percent_fee', 'Percentage of the price')], default='nothing', max_length=16, verbose_name='no-show')),
-                ('no_show_fee_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='no-show fee')),
-                ('no_show_fee_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, verbose_name='no-show fee percentage')),
-                ('credit_days', models.PositiveSmallIntegerField(default=0, help_text='A deposit kept for a late cancellation counts as credit for a booking made within this many days of the original date. 0: no credit.', verbose_name='rebooking credit (days)')),
-                ('credit_after_no_show', models.BooleanField(default=False, verbose_name='credit after a no-show too')),
-                ('reschedule_max', models.PositiveSmallIntegerField(blank=True, help_text='Empty: no limit.', null=True, verbose_name='moves allowed')),
-                ('reschedule_until_hours', models.PositiveIntegerField(default=0, verbose_name='moves allowed until (hours before the start)')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('service', models.ForeignKey(blank=True, help_text="Empty: the business's default policy.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='appointments.service', verbose_name='service')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "deposit_kind",
+                    models.CharField(
+                        choices=[
+                            ("none", "No deposit"),
+                            ("fixed", "Fixed amount"),
+                            ("percent", "Percentage of the price"),
+                        ],
+                        default="none",
+                        max_length=16,
+                        verbose_name="deposit",
+                    ),
+                ),
+                (
+                    "deposit_amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=10,
+                        verbose_name="deposit amount",
+                    ),
+                ),
+                (
+                    "deposit_percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=5,
+                        verbose_name="deposit percentage",
+                    ),
+                ),
+                (
+                    "deposit_applies_to",
+                    models.CharField(
+                        choices=[
+                            ("everyone", "Everyone"),
+                            ("new_clients", "New clients"),
+                            ("unreliable", "Clients below the reliability threshold"),
+                            ("flagged", "Clients flagged by staff"),
+                        ],
+                        default="everyone",
+                        help_text="Clients flagged by staff always pay it.",
+                        max_length=16,
+                        verbose_name="who pays a deposit",
+                    ),
+                ),
+                (
+                    "reliability_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="No-shows and late cancellations that make a client unreliable.",
+                        verbose_name="reliability threshold",
+                    ),
+                ),
+                (
+                    "reliability_window_months",
+                    models.PositiveSmallIntegerField(
+                        default=6, verbose_name="reliability window (months)"
+                    ),
+                ),
+                (
+                    "deposit_deadline_hours",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="An unpaid booking is released after it. Empty: never released.",
+                        null=True,
+                        verbose_name="deposit deadline (hours after booking)",
+                    ),
+                ),
+                (
+                    "cancellation_window_hours",
+                    models.PositiveIntegerField(
+                        default=48,
+                        help_text="A client's cancellation later than this before the start is late.",
+                        verbose_name="cancellation window (hours)",
+                    ),
+                ),
+                (
+                    "late_cancellation_consequence",
+                    models.CharField(
+                        choices=[
+                            ("nothing", "Nothing"),
+                            ("keep_deposit", "Keep the deposit"),
+                            ("fixed_fee", "Fixed fee"),
+                            ("percent_fee", "Percentage of the price"),
+                        ],
+                        default="nothing",
+                        max_length=16,
+                        verbose_name="late cancellation",
+                    ),
+                ),
+                (
+                    "late_cancellation_fee_amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=10,
+                        verbose_name="late cancellation fee",
+                    ),
+                ),
+                (
+                    "late_cancellation_fee_percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=5,
+                        verbose_name="late cancellation fee percentage",
+                    ),
+                ),
+                (
+                    "no_show_consequence",
+                    models.CharField(
+                        choices=[
+                            ("nothing", "Nothing"),
+                            ("keep_deposit", "Keep the deposit"),
+                            ("fixed_fee", "Fixed fee"),
+                            ("percent_fee", "Percentage of the price"),
+                        ],
+                        default="nothing",
+                        max_length=16,
+                        verbose_name="no-show",
+                    ),
+                ),
+                (
+                    "no_show_fee_amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=10,
+                        verbose_name="no-show fee",
+                    ),
+                ),
+                (
+                    "no_show_fee_percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=5,
+                        verbose_name="no-show fee percentage",
+                    ),
+                ),
+                (
+                    "credit_days",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="A deposit kept for a late cancellation counts as credit for a booking made within this many days of the original date. 0: no credit.",
+                        verbose_name="rebooking credit (days)",
+                    ),
+                ),
+                (
+                    "credit_after_no_show",
+                    models.BooleanField(default=False, verbose_name="credit after a no-show too"),
+                ),
+                (
+                    "reschedule_max",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Empty: no limit.",
+                        null=True,
+                        verbose_name="moves allowed",
+                    ),
+                ),
+                (
+                    "reschedule_until_hours",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="moves allowed until (hours before the start)"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: the business's default policy.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="appointments.service",
+                        verbose_name="service",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.business",
+                        verbose_name="business",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy',
-                'verbose_name_plural': 'policies',
+                "verbose_name": "policy",
+                "verbose_name_plural": "policies",
             },
         ),
         migrations.CreateModel(
-            name='AppointmentTerms',
+            name="AppointmentTerms",
             fields=[
-                ('appointment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='policy_terms', serialize=False, to='appointments.appointment', verbose_name='appointment')),
-                ('version', models.PositiveSmallIntegerField(default=1)),
-                ('terms', models.JSONField(verbose_name='terms')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('deposit_required', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='deposit required')),
-                ('deposit_reason', models.CharField(blank=True, choices=[('everyone', 'Everyone'), ('new_clients', 'New clients'), ('unreliable', 'Clients below the reliability threshold'), ('flagged', 'Clients flagged by staff')], max_length=16, verbose_name='why a deposit')),
-                ('deposit_paid', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='deposit paid')),
-                ('deposit_due_at', models.DateTimeField(blank=True, null=True, verbose_name='deposit due')),
-                ('deposit_status', models.CharField(choices=[('not_required', 'Not required'), ('pending', 'Waiting for payment'), ('paid', 'Paid'), ('refunded', 'Refunded'), ('kept', 'Kept'), ('credited', 'Kept as credit'), ('applied', 'Counted towards the price'), ('withdrawn', 'Withdrawn')], default='not_required', max_length=16, verbose_name='deposit')),
-                ('client_reschedules', models.PositiveSmallIntegerField(default=0, verbose_name='moves by the client')),
-                ('outcome', models.CharField(blank=True, choices=[('', 'Open'), ('attended', 'Attended'), ('no_show', 'No-show'), ('cancelled_on_time', 'Cancelled in time by the client'), ('cancelled_late', 'Cancelled late by the client'), ('cancelled_by_staff', 'Cancelled by the business'), ('released', 'Released: deposit not paid')], default='', max_length=20, verbose_name='outcome')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business')),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='policies.policy')),
+                (
+                    "appointment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="policy_terms",
+                        serialize=False,
+                        to="appointments.appointment",
+                        verbose_name="appointment",
+                    ),
+                ),
+                ("version", models.PositiveSmallIntegerField(default=1)),
+                ("terms", models.JSONField(verbose_name="terms")),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                (
+                    "deposit_required",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=10,
+                        verbose_name="deposit required",
+                    ),
+                ),
+                (
+                    "deposit_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("everyone", "Everyone"),
+                            ("new_clients", "New clients"),
+                            ("unreliable", "Clients below the reliability threshold"),
+                            ("flagged", "Clients flagged by staff"),
+                        ],
+                        max_length=16,
+                        verbose_name="why a deposit",
+                    ),
+                ),
+                (
+                    "deposit_paid",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=10,
+                        verbose_name="deposit paid",
+                    ),
+                ),
+                (
+                    "deposit_due_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="deposit due"),
+                ),
+                (
+                    "deposit_status",
+                    models.CharField(
+                        choices=[
+                            ("not_required", "Not required"),
+                            ("pending", "Waiting for payment"),
+                            ("paid", "Paid"),
+                            ("refunded", "Refunded"),
+                            ("kept", "Kept"),
+                            ("credited", "Kept as credit"),
+                            ("applied", "Counted towards the price"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="not_required",
+                        max_length=16,
+                        verbose_name="deposit",
+                    ),
+                ),
+                (
+                    "client_reschedules",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="moves by the client"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Open"),
+                            ("attended", "Attended"),
+                            ("no_show", "No-show"),
+                            ("cancelled_on_time", "Cancelled in time by the client"),
+                            ("cancelled_late", "Cancelled late by the client"),
+                            ("cancelled_by_staff", "Cancelled by the business"),
+                            ("released", "Released: deposit not paid"),
+                        ],
+                        default="",
+                        max_length=20,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.business",
+                        verbose_name="business",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="policies.policy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment terms',
-                'verbose_name_plural': 'appointment terms',
+                "verbose_name": "appointment terms",
+                "verbose_name_plural": "appointment terms",
             },
         ),
         migrations.CreateModel(
-            name='PolicyDecision',
+            name="PolicyDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_type', models.CharField(max_length=8, verbose_name='actor')),
-                ('actor_label', models.CharField(blank=True, max_length=200)),
-                ('channel', models.CharField(max_length=16, verbose_name='channel')),
-                ('action', models.CharField(choices=[('cancel_by_client', 'Cancelled by the client'), ('cancel_by_staff', 'Cancelled by staff'), ('no_show', 'No-show'), ('attend', 'Attended'), ('reschedule_by_client', 'Moved by the client'), ('reschedule_by_staff', 'Moved by staff'), ('release_unpaid', 'Released: deposit not paid'), ('rebook', 'Booked again with credit'), ('waive_fee', 'Fee waived'), ('keep_credit', 'Credit kept')], max_length=24, verbose_name='action')),
-                ('reason_code', models.CharField(choices=[('on_time', 'Cancelled in time'), ('late', 'Cancelled late'), ('staff', 'Decided by staff'), ('no_show', 'Client did not come'), ('attended', 'Client came'), ('reschedule_allowed', 'Move allowed'), ('reschedule_limit', 'Moved as many times as allowed'), ('reschedule_too_late', 'Too close to the start to move'), ('deposit_unpaid', 'Deposit not paid in time'), ('credit_valid', 'Credit used'), ('credit_expired', 'Credit expired'), ('no_credit', 'No credit'), ('exception', 'Exception made by staff')], max_length=24, verbose_name='why')),
-                ('late', models.BooleanField(default=False, verbose_name='late')),
-                ('fee', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10, verbose_name='fee')),
-                ('deposit_outcome', models.CharField(choices=[('none', 'No deposit involved'), ('refund', 'Refunded'), ('keep', 'Kept'), ('credit', 'Kept as credit'), ('carry', 'Stays with the appointment'), ('apply', 'Counted towards the price'), ('withdraw', 'Request withdrawn, nothing was paid')], default='none', max_length=16, verbose_name='deposit')),
-                ('amount', models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='The deposit or credit the decision moved, or the fee waived.', max_digits=10, verbose_name='amount')),
-                ('credit_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='credit usable until')),
-                ('message', models.TextField(blank=True, verbose_name='what the client was told')),
-                ('note', models.TextField(blank=True, verbose_name="staff's reason")),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policy_decisions', to='appointments.appointment')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("actor_type", models.CharField(max_length=8, verbose_name="actor")),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("channel", models.CharField(max_length=16, verbose_name="channel")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("cancel_by_client", "Cancelled by the client"),
+                            ("cancel_by_staff", "Cancelled by staff"),
+                            ("no_show", "No-show"),
+                            ("attend", "Attended"),
+                            ("reschedule_by_client", "Moved by the client"),
+                            ("reschedule_by_staff", "Moved by staff"),
+                            ("release_unpaid", "Released: deposit not paid"),
+                            ("rebook", "Booked again with credit"),
+                            ("waive_fee", "Fee waived"),
+                            ("keep_credit", "Credit kept"),
+                        ],
+                        max_length=24,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("on_time", "Cancelled in time"),
+                            ("late", "Cancelled late"),
+                            ("staff", "Decided by staff"),
+                            ("no_show", "Client did not come"),
+                            ("attended", "Client came"),
+                            ("reschedule_allowed", "Move allowed"),
+                            ("reschedule_limit", "Moved as many times as allowed"),
+                            ("reschedule_too_late", "Too close to the start to move"),
+                            ("deposit_unpaid", "Deposit not paid in time"),
+                            ("credit_valid", "Credit used"),
+                            ("credit_expired", "Credit expired"),
+                            ("no_credit", "No credit"),
+                            ("exception", "Exception made by staff"),
+                        ],
+                        max_length=24,
+                        verbose_name="why",
+                    ),
+                ),
+                ("late", models.BooleanField(default=False, verbose_name="late")),
+                (
+                    "fee",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=10, verbose_name="fee"
+                    ),
+                ),
+                (
+                    "deposit_outcome",
+                    models.CharField(
+                        choices=[
+                            ("none", "No deposit involved"),
+                            ("refund", "Refunded"),
+                            ("keep", "Kept"),
+                            ("credit", "Kept as credit"),
+                            ("carry", "Stays with the appointment"),
+                            ("apply", "Counted towards the price"),
+                            ("withdraw", "Request withdrawn, nothing was paid"),
+                        ],
+                        default="none",
+                        max_length=16,
+                        verbose_name="deposit",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        help_text="The deposit or credit the decision moved, or the fee waived.",
+                        max_digits=10,
+                        verbose_name="amount",
+                    ),
+                ),
+                (
+                    "credit_expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="credit usable until"),
+                ),
+                ("message", models.TextField(blank=True, verbose_name="what the client was told")),
+                ("note", models.TextField(blank=True, verbose_name="staff's reason")),
+                ("at", models.DateTimeField(verbose_name="at")),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="policy_decisions",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.business",
+                        verbose_name="business",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy decision',
-                'verbose_name_plural': 'policy decisions',
-                'ordering': ('at', 'id'),
+                "verbose_name": "policy decision",
+                "verbose_name_plural": "policy decisions",
+                "ordering": ("at", "id"),
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_type', models.CharField(max_length=8, verbose_name='actor')),
-                ('actor_label', models.CharField(blank=True, max_length=200)),
-                ('channel', models.CharField(max_length=16, verbose_name='channel')),
-                ('kind', models.CharField(choices=[('deposit_requested', 'Deposit requested'), ('deposit_paid', 'Deposit paid'), ('deposit_withdrawn', 'Deposit request withdrawn'), ('deposit_applied', 'Deposit counted towards the price'), ('refunded', 'Deposit refunded'), ('kept', 'Deposit kept'), ('credit_issued', 'Credit issued'), ('credit_used', 'Credit used'), ('fee_charged', 'Fee charged'), ('fee_waived', 'Fee waived'), ('fee_paid', 'Fee paid')], max_length=20, verbose_name='kind')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='amount')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('reason', models.TextField(blank=True, verbose_name='reason')),
-                ('provider', models.CharField(blank=True, max_length=32, verbose_name='payment provider')),
-                ('method', models.CharField(blank=True, max_length=16, verbose_name='payment method')),
-                ('reference', models.CharField(blank=True, max_length=200, verbose_name='payment reference')),
-                ('credit_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='credit usable until')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='appointments.appointment')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='clients.client')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business')),
-                ('decision', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='policies.policydecision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("actor_type", models.CharField(max_length=8, verbose_name="actor")),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("channel", models.CharField(max_length=16, verbose_name="channel")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deposit_requested", "Deposit requested"),
+                            ("deposit_paid", "Deposit paid"),
+                            ("deposit_withdrawn", "Deposit request withdrawn"),
+                            ("deposit_applied", "Deposit counted towards the price"),
+                            ("refunded", "Deposit refunded"),
+                            ("kept", "Deposit kept"),
+                            ("credit_issued", "Credit issued"),
+                            ("credit_used", "Credit used"),
+                            ("fee_charged", "Fee charged"),
+                            ("fee_waived", "Fee waived"),
+                            ("fee_paid", "Fee paid"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(decimal_places=2, max_digits=10, verbose_name="amount"),
+                ),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                ("reason", models.TextField(blank=True, verbose_name="reason")),
+                (
+                    "provider",
+                    models.CharField(blank=True, max_length=32, verbose_name="payment provider"),
+                ),
+                (
+                    "method",
+                    models.CharField(blank=True, max_length=16, verbose_name="payment method"),
+                ),
+                (
+                    "reference",
+                    models.CharField(blank=True, max_length=200, verbose_name="payment reference"),
+                ),
+                (
+                    "credit_expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="credit usable until"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.business",
+                        verbose_name="business",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="policies.policydecision",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ledger entry',
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ('created_at', 'id'),
+                "verbose_name": "ledger entry",
+                "verbose_name_plural": "ledger entries",
+                "ordering": ("created_at", "id"),
             },
         ),
         migrations.CreateModel(
-            name='ClientFlag',
+            name="ClientFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('flagged_by_label', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.client', verbose_name='client')),
-                ('flagged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.business', verbose_name='business')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="reason")),
+                ("flagged_by_label", models.CharField(blank=True, max_length=200)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clients.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "flagged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.business",
+                        verbose_name="business",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'client flag',
-                'verbose_name_plural': 'client flags',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'client'), name='clientflag_one_per_client')],
+                "verbose_name": "client flag",
+                "verbose_name_plural": "client flags",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "client"), name="clientflag_one_per_client"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.UniqueConstraint(condition=models.Q(('service__isnull', True)), fields=('tenant',), name='policy_one_default_per_business'),
+            model_name="policy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("service__isnull", True)),
+                fields=("tenant",),
+                name="policy_one_default_per_business",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.UniqueConstraint(condition=models.Q(('service__isnull', False)), fields=('tenant', 'service'), name='policy_one_per_service'),
+            model_name="policy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("service__isnull", False)),
+                fields=("tenant", "service"),
+                name="policy_one_per_service",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('deposit_amount__gte', 0)), name='policy_deposit_amount_not_negative'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("deposit_amount__gte", 0)),
+                name="policy_deposit_amount_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('deposit_percent__gte', 0), ('deposit_percent__lte', 100)), name='policy_deposit_percent_0_100'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("deposit_percent__gte", 0), ("deposit_percent__lte", 100)),
+                name="policy_deposit_percent_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('deposit_amount', 0), ('deposit_kind', 'none'), ('deposit_percent', 0)), models.Q(('deposit_amount__gt', 0), ('deposit_kind', 'fixed'), ('deposit_percent', 0)), models.Q(('deposit_amount', 0), ('deposit_kind', 'percent'), ('deposit_percent__gt', 0)), _connector='OR'), name='policy_deposit_coherent'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("deposit_amount", 0), ("deposit_kind", "none"), ("deposit_percent", 0)
+                    ),
+                    models.Q(
+                        ("deposit_amount__gt", 0), ("deposit_kind", "fixed"), ("deposit_percent", 0)
+                    ),
+                    models.Q(
+                        ("deposit_amount", 0),
+                        ("deposit_kind", "percent"),
+                        ("deposit_percent__gt", 0),
+                    ),
+                    _connector="OR",
+                ),
+                name="policy_deposit_coherent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('late_cancellation_fee_amount__gte', 0)), name='policy_late_fee_amount_not_negative'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("late_cancellation_fee_amount__gte", 0)),
+                name="policy_late_fee_amount_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('late_cancellation_fee_percent__gte', 0), ('late_cancellation_fee_percent__lte', 100)), name='policy_late_fee_percent_0_100'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("late_cancellation_fee_percent__gte", 0),
+                    ("late_cancellation_fee_percent__lte", 100),
+                ),
+                name="policy_late_fee_percent_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('late_cancellation_consequence__in', ['nothing', 'keep_deposit']), ('late_cancellation_fee_amount', 0), ('late_cancellation_fee_percent', 0)), models.Q(('late_cancellation_consequence', 'fixed_fee'), ('late_cancellation_fee_amount__gt', 0), ('late_cancellation_fee_percent', 0)), models.Q(('late_cancellation_consequence', 'percent_fee'), ('late_cancellation_fee_amount', 0), ('late_cancellation_fee_percent__gt', 0)), _connector='OR'), name='policy_late_consequence_coherent'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("late_cancellation_consequence__in", ["nothing", "keep_deposit"]),
+                        ("late_cancellation_fee_amount", 0),
+                        ("late_cancellation_fee_percent", 0),
+                    ),
+                    models.Q(
+                        ("late_cancellation_consequence", "fixed_fee"),
+                        ("late_cancellation_fee_amount__gt", 0),
+                        ("late_cancellation_fee_percent", 0),
+                    ),
+                    models.Q(
+                        ("late_cancellation_consequence", "percent_fee"),
+                        ("late_cancellation_fee_amount", 0),
+                        ("late_cancellation_fee_percent__gt", 0),
+                    ),
+                    _connector="OR",
+                ),
+                name="policy_late_consequence_coherent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('no_show_fee_amount__gte', 0)), name='policy_no_show_fee_amount_not_negative'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("no_show_fee_amount__gte", 0)),
+                name="policy_no_show_fee_amount_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('no_show_fee_percent__gte', 0), ('no_show_fee_percent__lte', 100)), name='policy_no_show_fee_percent_0_100'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("no_show_fee_percent__gte", 0), ("no_show_fee_percent__lte", 100)
+                ),
+                name="policy_no_show_fee_percent_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('no_show_consequence__in', ['nothing', 'keep_deposit']), ('no_show_fee_amount', 0), ('no_show_fee_percent', 0)), models.Q(('no_show_consequence', 'fixed_fee'), ('no_show_fee_amount__gt', 0), ('no_show_fee_percent', 0)), models.Q(('no_show_consequence', 'percent_fee'), ('no_show_fee_amount', 0), ('no_show_fee_percent__gt', 0)), _connector='OR'), name='policy_no_show_consequence_coherent'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("no_show_consequence__in", ["nothing", "keep_deposit"]),
+                        ("no_show_fee_amount", 0),
+                        ("no_show_fee_percent", 0),
+                    ),
+                    models.Q(
+                        ("no_show_consequence", "fixed_fee"),
+                        ("no_show_fee_amount__gt", 0),
+                        ("no_show_fee_percent", 0),
+                    ),
+                    models.Q(
+                        ("no_show_consequence", "percent_fee"),
+                        ("no_show_fee_amount", 0),
+                        ("no_show_fee_percent__gt", 0),
+                    ),
+                    _connector="OR",
+                ),
+                name="policy_no_show_consequence_coherent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('cancellation_window_hours__lte', 8784)), name='policy_window_at_most_a_year'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cancellation_window_hours__lte", 8784)),
+                name="policy_window_at_most_a_year",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('reschedule_until_hours__lte', 8784)), name='policy_reschedule_until_at_most_a_year'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reschedule_until_hours__lte", 8784)),
+                name="policy_reschedule_until_at_most_a_year",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('reliability_threshold__gte', 1)), name='policy_threshold_positive'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reliability_threshold__gte", 1)),
+                name="policy_threshold_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('reliability_window_months__gte', 1), ('reliability_window_months__lte', 60)), name='policy_reliability_window_range'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("reliability_window_months__gte", 1), ("reliability_window_months__lte", 60)
+                ),
+                name="policy_reliability_window_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointmentterms',
-            index=models.Index(condition=models.Q(('deposit_status', 'pending')), fields=['deposit_due_at'], name='terms_pending_due_idx'),
+            model_name="appointmentterms",
+            index=models.Index(
+                condition=models.Q(("deposit_status", "pending")),
+                fields=["deposit_due_at"],
+                name="terms_pending_due_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentterms',
-            constraint=models.CheckConstraint(condition=models.Q(('deposit_required__gte', 0)), name='terms_deposit_required_not_negative'),
+            model_name="appointmentterms",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("deposit_required__gte", 0)),
+                name="terms_deposit_required_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentterms',
-            constraint=models.CheckConstraint(condition=models.Q(('deposit_paid__gte', 0)), name='terms_deposit_paid_not_negative'),
+            model_name="appointmentterms",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("deposit_paid__gte", 0)), name="terms_deposit_paid_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='policydecision',
-            index=models.Index(fields=['tenant', 'appointment', 'at'], name='decision_appointment_idx'),
+            model_name="policydecision",
+            index=models.Index(
+                fields=["tenant", "appointment", "at"], name="decision_appointment_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policydecision',
-            constraint=models.CheckConstraint(condition=models.Q(('fee__gte', 0)), name='decision_fee_not_negative'),
+            model_name="policydecision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee__gte", 0)), name="decision_fee_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policydecision',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='decision_amount_not_negative'),
+            model_name="policydecision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0)), name="decision_amount_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['tenant', 'client', 'created_at'], name='ledger_client_idx'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["tenant", "client", "created_at"], name="ledger_client_idx"),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['tenant', 'appointment'], name='ledger_appointment_idx'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["tenant", "appointment"], name="ledger_appointment_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='ledger_amount_positive'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="ledger_amount_positive"
+            ),
         ),
     ]
