@@ -124,6 +124,15 @@ def test_an_admin_changes_the_business_profile(
     )
     assert business.sms_quiet_start.strftime("%H:%M") == "20:30"
 
+    # In Spanish, and on a tablet.
+    page.get_by_role("button", name="Español").click()
+    expect(page.get_by_role("heading", name="Perfil del negocio")).to_be_visible()
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.get_by_role("link", name="Personal y horarios").click()
+    page.get_by_role("link", name="Dra. Lucía Herrera").click()
+    expect(page.get_by_role("heading", name="Horario semanal")).to_be_visible()
+    screenshot(page, "settings-staff-member-es-tablet")
+
 
 def test_an_admin_edits_a_reminder_text_and_sees_the_live_preview(
     admin_page: Page, live_server: LiveServer, business: Business
