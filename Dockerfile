@@ -1,6 +1,13 @@
 # One image for every process: web (the default command), worker, beat and migrate only
 # change the command (see docker-compose.yml).
 
+# The pages' JavaScript (htmx) from npm, exactly as package-lock.json pins it; only the built
+# file reaches the image.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 
 # PYTHONPATH: pip also installs the project into site-packages, but the settings derive
@@ -23,6 +30,7 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
     && rm /tmp/requirements.txt
 
 COPY . .
+COPY --from=assets /assets/node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 RUN pip install -c constraints.txt .
 
 # Build-time values only satisfy the production settings' checks, neither command connects

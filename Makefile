@@ -7,7 +7,7 @@ PUNTUAL_PORT ?= 8000
 PUNTUAL_BASE_URL ?= http://127.0.0.1:$(PUNTUAL_PORT)
 export PUNTUAL_PORT PUNTUAL_BASE_URL
 
-.PHONY: run test lint bench install dev-install lock messages clean
+.PHONY: run test lint bench install dev-install assets lock messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,21 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
-dev-install: $(VENV)/.dev-installed
+# The pages' JavaScript (htmx) comes from npm, pinned by package-lock.json, never from a CDN:
+# `npm ci` runs again whenever the lockfile is newer than the last install, and the built
+# file is copied into static/vendor/ (not committed; the Dockerfile does the same).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+assets: static/vendor/htmx.min.js
+
+install: $(VENV)/.installed assets
+dev-install: $(VENV)/.dev-installed assets
 
 run: install
 	@mkdir -p var
