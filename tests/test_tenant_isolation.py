@@ -25,6 +25,7 @@ from appointments.models import (
     WorkingHours,
 )
 from appointments.services import Actor, appointment_book
+from clients.models import Client as ClientModel
 from policies.models import Policy
 from policies.services import client_flag, policy_terms_snapshot
 from reminders.links import link_issue
@@ -224,6 +225,51 @@ SETTINGS_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
 }
 
 
+# The front desk's dashboard (browser, receptionists and above; providers see their own
+# schedule). Pages of the active business, and whether their rows carry the world's marker:
+DASHBOARD_PAGES: dict[str, bool] = {
+    "dashboard/week/": True,
+    "dashboard/front-desk/": False,
+    "dashboard/appointments/new/": True,
+    "dashboard/clients/": True,
+    "dashboard/inbox/": True,
+    "dashboard/inbox/count/": False,
+}
+# Pages and writes a provider may open (their own schedule): the rest is refused by role.
+DASHBOARD_FOR_PROVIDERS = {"dashboard/", "dashboard/week/", "dashboard/appointments/<int:pk>/"}
+# One object each, the methods to try, and a body that would change it if it were ours.
+DASHBOARD_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
+    "dashboard/appointments/<int:pk>/": ("appointment", ("get",), {}),
+    **{
+        f"dashboard/appointments/<int:pk>/{action}/": ("appointment", ("post",), {})
+        for action in ("confirm", "check-in", "start", "attend", "no-show")
+    },
+    "dashboard/appointments/<int:pk>/cancel/": (
+        "appointment",
+        ("get", "post"),
+        {"by": "client", "reason": "Taken"},
+    ),
+    "dashboard/appointments/<int:pk>/move/": (
+        "appointment",
+        ("get", "post"),
+        {"slot": "2026-06-02T08:00:00+00:00|1"},
+    ),
+    "dashboard/appointments/<int:pk>/notes/": ("appointment", ("post",), {"note": "Taken"}),
+    "dashboard/appointments/<int:pk>/resend-link/": (
+        "appointment",
+        ("post",),
+        {"key": "isolation-key"},
+    ),
+    "dashboard/appointments/<int:pk>/waive-fee/": ("appointment", ("post",), {"reason": "Taken"}),
+    "dashboard/clients/<int:pk>/": ("client", ("get",), {}),
+    "dashboard/clients/<int:pk>/notes/": ("client", ("post",), {"notes": "Taken"}),
+    "dashboard/inbox/<int:pk>/handled/": ("inbound", ("post",), {}),
+    "dashboard/inbox/<int:pk>/confirm/": ("inbound", ("post",), {}),
+}
+# Refused to receptionists too, by role, before any lookup.
+DASHBOARD_ADMIN_ONLY = {"dashboard/appointments/<int:pk>/waive-fee/"}
+
+
 # Providers' webhooks: no user, no key; a signature (Twilio) or a shared secret (email).
 WEBHOOKS = {
     "webhooks/<slug:business_slug>/twilio/inbound/",
@@ -253,6 +299,8 @@ def test_every_route_is_in_the_matrix() -> None:
         | set(SETTINGS_PAGES)
         | SETTINGS_POSTS
         | set(SETTINGS_OBJECTS)
+        | set(DASHBOARD_PAGES)
+        | set(DASHBOARD_OBJECTS)
     )
 
 
@@ -701,3 +749,89 @@ def test_settings_refuse_everyone_but_owners_and_admins(
         for thing in ("location", "staff", "service", "rule", "key", "member"):
             assert f"{ours.marker} {thing}".encode() not in response.content
     assert _settings_snapshot(ours) == before
+
+
+def _dashboard_snapshot(world: World) -> tuple[Any, ...]:
+    """What a dashboard write could change in a world."""
+    with scope(tenant=world.business):
+        appointment = Appointment.objects.get(pk=world.appointment.pk)
+        return (
+            appointment.status,
+            appointment.version,
+            appointment.arrived_at,
+            appointment.started_at,
+            appointment.events.count(),
+            OutboundMessage.objects.filter(appointment=appointment).count(),
+            ClientModel.objects.get(pk=world.client.pk).notes,
+            InboundMessage.objects.get(pk=world.inbound.pk).handled_at,
+        )
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("route", sorted(DASHBOARD_OBJECTS))
+def test_the_dashboard_answers_another_business_ids_with_404_and_changes_nothing(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http, headers, foreign = _as(actor, client, ours, theirs)
+    before = _dashboard_snapshot(foreign)
+    kind, methods, body = DASHBOARD_OBJECTS[route]
+    url = "/" + route.replace("<int:pk>", str(foreign.id_of(kind)))
+    for method in methods:
+        response = getattr(http, method)(url, body if method == "post" else {}, **headers)
+        if actor == "api_key":
+            expected = 302  # a key is no browser login
+        elif actor == "provider" and route not in DASHBOARD_FOR_PROVIDERS:
+            expected = 403  # refused by role before any lookup: says nothing about the id
+        elif actor == "receptionist" and route in DASHBOARD_ADMIN_ONLY:
+            expected = 403
+        else:
+            expected = 404
+        assert response.status_code == expected, (method, url, response.status_code)
+        assert foreign.marker.encode() not in response.content
+    assert _dashboard_snapshot(foreign) == before
+
+
+@pytest.mark.parametrize("actor", ["owner", "receptionist", "other_admin"])
+@pytest.mark.parametrize("route", sorted(DASHBOARD_PAGES))
+def test_dashboard_pages_show_only_the_actors_own_business(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http, headers, foreign = _as(actor, client, ours, theirs)
+    own = theirs if foreign is ours else ours
+    with time_machine.travel(NOW, tick=False):
+        response = http.get("/" + route, **headers)
+    assert response.status_code == 200
+    assert foreign.marker.encode() not in response.content
+    if DASHBOARD_PAGES[route]:
+        assert own.marker.encode() in response.content
+
+
+@pytest.mark.parametrize("actor", ["provider", "api_key", "anonymous"])
+@pytest.mark.parametrize("route", sorted({*DASHBOARD_PAGES, *DASHBOARD_OBJECTS}))
+def test_the_front_desk_pages_refuse_providers_keys_and_visitors(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http: DjangoClient = client
+    headers: dict[str, Any] = {}
+    if actor != "anonymous":
+        http, headers, _foreign = _as(actor, client, ours, theirs)
+    before = _dashboard_snapshot(ours)
+    url = "/" + route
+    if route in DASHBOARD_OBJECTS:
+        kind, _methods, _body = DASHBOARD_OBJECTS[route]
+        url = "/" + route.replace("<int:pk>", str(ours.id_of(kind)))
+    for method in ("get", "post"):
+        response = getattr(http, method)(url, {"reason": "X", "note": "X"}, **headers)
+        if actor in {"api_key", "anonymous"}:
+            assert response.status_code == 302
+            assert response["Location"].startswith("/accounts/login/")
+        elif route in DASHBOARD_FOR_PROVIDERS:
+            # A provider's own schedule: another staff member's appointment is not theirs.
+            assert response.status_code in {200, 404, 405}, (method, url)
+        else:
+            assert response.status_code == 403, (method, url)
+        assert f"{ours.marker} client".encode() not in response.content
+    assert _dashboard_snapshot(ours) == before
