@@ -26,7 +26,7 @@ from appointments.views_common import (
     parse_id,
     tenant_of,
 )
-from appointments.views_reads import ACTIONS, day_board, front_desk_day, week_board
+from appointments.views_reads import ACTIONS, day_board, front_desk_day, paint, week_board
 from reminders.models import InboundMessage
 from tenants.models import Location
 
@@ -68,7 +68,10 @@ def dashboard_home(request: HttpRequest) -> HttpResponse:
         "staff_id": parse_id(request.GET.get("staff")),
         "service_id": parse_id(request.GET.get("service")),
     }
-    board = day_board(tenant=tenant, day=day, now=now, only_staff=mine, **filters)
+    board = paint(
+        day_board(tenant=tenant, day=day, now=now, only_staff=mine, **filters),
+        can_act=is_front_desk(request),
+    )
     context = page_context(
         request,
         "day",
@@ -81,8 +84,9 @@ def dashboard_home(request: HttpRequest) -> HttpResponse:
         provider=mine,
     )
     with timezone.override(zone):
-        if is_htmx(request) and request.headers.get("HX-Target") == "board":
-            return render(request, "dashboard/_day_board.html", context)
+        target = request.headers.get("HX-Target") if is_htmx(request) else None
+        if target in ("board", "numbers"):  # a refresh of the board, or of its numbers only
+            return render(request, f"dashboard/_day_{target}.html", context)
         if mine is None:
             context["locations"] = list(
                 Location.objects.filter(tenant=tenant, is_active=True).order_by("name")
@@ -115,7 +119,11 @@ def week_view(request: HttpRequest) -> HttpResponse:
     staff = next((s for s in staff_options if s.pk == wanted), None) or (
         staff_options[0] if staff_options else None
     )
-    board = week_board(tenant=tenant, staff=staff, day=day, now=now) if staff else None
+    board = (
+        paint(week_board(tenant=tenant, staff=staff, day=day, now=now), can_act=mine is None)
+        if staff
+        else None
+    )
     monday = day - timedelta(days=day.weekday())
     context = page_context(
         request,

@@ -50,9 +50,9 @@ from appointments.views_common import (
     tenant_of,
 )
 from appointments.views_reads import (
-    ACTIONS,
     STATE_LABELS,
     block_for,
+    block_html,
     state_of,
 )
 from appointments.workflow import RESCHEDULABLE, can_transition
@@ -159,18 +159,19 @@ def consequence_of(
 # --- One-click actions ----------------------------------------------------------------------
 
 
-def _context_for(request: HttpRequest, appointment: Appointment) -> dict[str, Any]:
-    tenant = tenant_of(request)
-    zone = business_zone(tenant)
+def _fresh_block(request: HttpRequest, appointment: Appointment) -> str:
+    """The appointment's block as it is now, for htmx to swap in place of the old one."""
+    zone = business_zone(tenant_of(request))
     now = timezone.now()
-    local_day = appointment.start.astimezone(zone).date()
-    return {
-        "block": block_for(
-            appointment, zone=zone, day=local_day, now=now, today=now.astimezone(zone).date()
-        ),
-        "can_act": True,
-        "action_labels": {name: label for name, (_suffix, label) in ACTIONS.items()},
-    }
+    fresh = appointment_of(request, appointment.pk)
+    block = block_for(
+        fresh,
+        zone=zone,
+        day=fresh.start.astimezone(zone).date(),
+        now=now,
+        today=now.astimezone(zone).date(),
+    )
+    return block_html(block, can_act=True)
 
 
 def respond(
@@ -199,11 +200,7 @@ def respond(
     if error or message:
         events["showMessage"] = {"text": error or message, "level": "error" if error else "ok"}
     if view == "block":
-        fresh = appointment_of(request, appointment.pk)
-        with timezone.override(business_zone(tenant_of(request))):
-            response = render(request, "dashboard/_block.html", _context_for(request, fresh))
-        response["HX-Trigger"] = triggers(**events)["HX-Trigger"]
-        return response
+        return HttpResponse(_fresh_block(request, appointment), headers=triggers(**events))
     return HttpResponse(status=204, headers=triggers(**events))
 
 
