@@ -244,7 +244,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         errors["name"] = _("Choose a client, or give the new client's name.")
     if data.get("staff") not in (None, "", "any") and context["staff"] is None:
         errors["staff"] = _("This staff member does not offer the service here.")
-    if errors:
+    if errors or start is None:
         context["errors"] = errors
         return _render(request, context, status=400)
     try:
@@ -261,7 +261,6 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
                     sms_consent=bool(new_client["sms_consent"]),
                     email_consent=bool(new_client["email_consent"]),
                 )
-            assert start is not None  # noqa: S101 - checked above
             appointment = appointment_book_any(
                 tenant=tenant,
                 location=location,
@@ -278,13 +277,13 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         return _render(request, context, status=400)
     except SlotTaken:
         # Someone else took it meanwhile: the times shown now are fresh.
-        context = _booking_context(request, _without_slot(data))
+        context = _booking_context(request, _without_slot(data, start, business_zone(tenant)))
         context["errors"] = {
             "slot": _("That time was just taken. Here are the free times now; choose another.")
         }
         return _render(request, context, status=409)
     except SchedulingError as exc:
-        context = _booking_context(request, _without_slot(data))
+        context = _booking_context(request, _without_slot(data, start, business_zone(tenant)))
         context["errors"] = {"slot": exc.message}
         return _render(request, context, status=409)
     local = appointment.start.astimezone(business_zone(tenant))
@@ -311,7 +310,10 @@ def _client_errors(exc: ValidationError) -> dict[str, str]:
     return {"client": " ".join(exc.messages)}
 
 
-def _without_slot(data: QueryDict) -> QueryDict:
+def _without_slot(data: QueryDict, start: datetime, zone: Any) -> QueryDict:
+    """The form as posted, without the time that was taken, on that time's day."""
     fresh = data.copy()
     fresh.pop("slot", None)
+    fresh["date"] = start.astimezone(zone).date().isoformat()
+    fresh.pop("day", None)
     return fresh
