@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,7 +56,7 @@ MADRID = ZoneInfo("Europe/Madrid")
 TODAY = date(2026, 6, 1)  # a Monday
 NOW = datetime(2026, 6, 1, 10, 30, tzinfo=MADRID).astimezone(UTC)
 BOOKED_AT = NOW - timedelta(days=3)
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 
 
 def at(hour: int, minute: int = 0, day: date = TODAY) -> datetime:
@@ -339,7 +340,7 @@ def test_the_week_view_shows_a_staff_member_s_seven_days(
     assert page.count('class="col"') == 7
     assert "Wed 3 Jun" in page
     next_week = _page(
-        desk.get("/dashboard/week/", {"staff": clinic.herrera.pk, "date": "2026-06-08"})
+        desk.get("/dashboard/week/", {"staff": str(clinic.herrera.pk), "date": "2026-06-08"})
     )
     assert "Ana García" in next_week
 

@@ -61,7 +61,11 @@ def test_the_booking_page_offers_free_times_and_the_terms_of_the_service(
     page = _page(
         desk.get(
             "/dashboard/appointments/new/",
-            {"service": clinic.cleaning.pk, "staff": clinic.herrera.pk, "date": "2026-06-02"},
+            {
+                "service": str(clinic.cleaning.pk),
+                "staff": str(clinic.herrera.pk),
+                "date": "2026-06-02",
+            },
         )
     )
     assert f'value="{at(9, day=TOMORROW).isoformat()}"' in page
@@ -405,7 +409,7 @@ def test_cancelling_from_the_inbox_marks_the_reply_handled(
     reply = _reply(clinic, appointment, "No puedo ir", "SM1")
     other = _reply(clinic, None, "Otro", "SM2")
     url = f"/dashboard/appointments/{appointment.pk}/cancel/"
-    form = _page(desk.get(url, {"inbound": reply.pk, "next": "/dashboard/inbox/"}))
+    form = _page(desk.get(url, {"inbound": str(reply.pk), "next": "/dashboard/inbox/"}))
     assert f'name="inbound" value="{reply.pk}"' in form
     # A reply about another appointment is not marked by this cancellation.
     desk.post(url, {"by": "client", "reason": "SMS: no puedo ir", "inbound": str(other.pk)})
