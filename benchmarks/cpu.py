@@ -128,3 +128,50 @@ def machine_busy_share(seconds: float = 1.0) -> float | None:
     if first is None or second is None or second[1] == first[1]:
         return None
     return round((second[0] - first[0]) / (second[1] - first[1]), 3)
+
+
+class Tracker:
+    """CPU seconds of the same parties as `sample`, over a run in which processes come and go
+    (a worker's PostgreSQL backends end when CONN_MAX_AGE retires their connection, and an
+    ended process is gone from /proc): `poll` now and then keeps each one's last reading."""
+
+    def __init__(self, server_pid: int, database: str) -> None:
+        self.server_pid = server_pid
+        self.database = database
+        self._kind: dict[int, str] = {}
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._started = False
+
+    def _classify(self, pid: int, command: str, parent: int) -> str:
+        if pid == os.getpid():
+            return "clients"
+        if self.server_pid in (pid, parent):
+            return "server"
+        if command.startswith("postgres"):
+            title = _title(pid)
+            backend = title.count(":") >= 2 and "(" in title
+            if not backend or f" {self.database} " in title:
+                return "postgres"
+        return ""
+
+    def poll(self) -> None:
+        try:
+            processes = _processes()
+        except OSError:
+            return
+        for pid, command, parent, seconds in processes:
+            if pid not in self._kind:
+                self._kind[pid] = self._classify(pid, command, parent)
+                # Seen at the start: count from now; started since: count all of it.
+                self._first[pid] = seconds if not self._started else 0.0
+            if self._kind[pid]:
+                self._last[pid] = seconds
+        self._started = True
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds of "server", "postgres" and "clients" since the first poll."""
+        totals = dict.fromkeys(("server", "postgres", "clients"), 0.0)
+        for pid, last in self._last.items():
+            totals[self._kind[pid]] += last - self._first[pid]
+        return totals

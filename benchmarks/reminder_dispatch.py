@@ -173,7 +173,7 @@ def _provider_ids(rows: DueRows) -> dict[int, str]:
         return {int(pk): str(sid) for pk, sid in cursor.fetchall()}
 
 
-def _run(rows: DueRows, twilio: FakeTwilio) -> tuple[float, Progress, bool]:
+def _run(rows: DueRows, twilio: FakeTwilio, tracker: cpu.Tracker) -> tuple[float, Progress, bool]:
     """Tick as beat does until every row has ended or the time is up: (seconds until then,
     the progress, whether every row ended). The rows are read once a second, and only once
     the provider has had a call for each of them or nothing has moved for half a minute."""
@@ -193,6 +193,7 @@ def _run(rows: DueRows, twilio: FakeTwilio) -> tuple[float, Progress, bool]:
             progress.samples.append((now - started, calls))
         if now >= next_check:
             next_check += 1.0
+            tracker.poll()
             if calls >= rows.count or now - moved_at > 30:
                 statuses = _statuses(rows)
                 if sum(statuses[s] for s in TERMINAL) >= rows.count:
@@ -231,7 +232,10 @@ def reminder_dispatch(seed: Seed, *, messages: int) -> dict[str, Any]:
         )
         database = str(connection.settings_dict["NAME"])
         before = cpu.sample(process.pid, database)
-        seconds, progress, finished = _run(rows, twilio)
+        tracker = cpu.Tracker(process.pid, database)
+        tracker.poll()
+        seconds, progress, finished = _run(rows, twilio, tracker)
+        tracker.poll()
         after = cpu.sample(process.pid, database)
         if process.poll() is not None:
             raise RuntimeError(f"the worker exited with {process.returncode} during the run")
@@ -264,8 +268,9 @@ def reminder_dispatch(seed: Seed, *, messages: int) -> dict[str, Any]:
     ]
     if worker_errors:
         sys.stderr.write("the worker said:\n" + "\n".join(worker_errors[:20]) + "\n")
-    usage = cpu.usage(before, after, rows.count)
-    shares = usage.get("cpu_ms_per_request")
+    parties = tracker.seconds()
+    busy = (after.busy - before.busy) if before is not None and after is not None else None
+    total = (after.total - before.total) if before is not None and after is not None else None
     result: dict[str, Any] = {
         "name": "reminder_dispatch",
         "n": rows.count,
@@ -286,15 +291,19 @@ def reminder_dispatch(seed: Seed, *, messages: int) -> dict[str, Any]:
         "provider_delay_ms": PROVIDER_DELAY_S * 1000,
         "beat_interval_s": beat_interval(),
     }
-    if isinstance(shares, dict):
+    if busy is not None and total:
+
+        def per_message(cpu_seconds: float) -> float:
+            return round(cpu_seconds * 1000 / rows.count, 2)
+
         result["cpu_ms_per_message"] = {
-            "worker": shares["server"],
-            "postgres": shares["postgres"],
-            "fake_twilio_and_bench": shares["clients"],
-            "other": shares["other"],
-            "all": shares["all"],
+            "worker": per_message(parties["server"]),
+            "postgres": per_message(parties["postgres"]),
+            "fake_twilio_and_bench": per_message(parties["clients"]),
+            "other": per_message(busy - sum(parties.values())),
+            "all": per_message(busy),
         }
-        result["cpu_busy_share"] = usage.get("cpu_busy_share")
+        result["cpu_busy_share"] = round(busy / total, 3)
     result.update(target_per_min=TARGET_PER_MIN, target_duplicates=0, target_lost=0)
     result["ok"] = (
         finished

@@ -172,9 +172,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # connection per task cost the worker and PostgreSQL more than the task itself.
 CELERY_DB_REUSE_MAX = 1_000_000_000
 # The worker's tasks wait on the network (a provider call, database round trips), not on the
-# CPU: one process with 32 threads sends ~6,000 SMS a minute on 2 cores against a provider
-# answering in 50 ms (`make bench BENCH_ARGS=reminder_dispatch`), where the 2 processes of the
-# prefork pool sent ~1,100. Each thread holds one database connection. 16 threads sent less
+# CPU: one process with 32 threads sends 5,000-6,000 SMS a minute on 2 shared cores against a
+# provider answering in 50 ms (`make bench BENCH_ARGS=reminder_dispatch`), where the 2
+# processes of the prefork pool sent ~1,100. Each thread holds one database connection. 16 threads sent less
 # (sends wait on the provider), 64 no more (only more switching and more connections).
 CELERY_WORKER_POOL = env("CELERY_WORKER_POOL", default="threads")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=32)
