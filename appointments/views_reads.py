@@ -70,6 +70,13 @@ ACTIONS: dict[str, tuple[str, Any]] = {
 }
 # Actions that need a second screen (a reason, a new time); the others are one POST.
 TWO_STEP_ACTIONS = frozenset({"move", "cancel"})
+# The front desk's list offers the next step of a visit, not every change (the board does).
+DESK_ACTIONS: dict[str, tuple[str, ...]] = {
+    "scheduled": ("confirm", "check_in", "no_show"),
+    "confirmed": ("check_in", "no_show"),
+    "waiting": ("start", "attend"),
+    "in_service": ("attend",),
+}
 
 
 def state_of(appointment: Appointment) -> str:
@@ -642,7 +649,9 @@ def front_desk_day(
             continue
         state = state_of(a)
         actions = [
-            x for x in actions_for(a, now=now, today=today, zone=zone) if x not in TWO_STEP_ACTIONS
+            x
+            for x in actions_for(a, now=now, today=today, zone=zone)
+            if x in DESK_ACTIONS.get(state, ())
         ]
         url, links = links_for(a, actions)
         row = DeskRow(
@@ -774,7 +783,7 @@ def _event_entry(
                 str(policy[k]) for k in ("action", "what", "fee", "amount") if policy.get(k)
             )
         elif "message" in data:
-            entry.title = _("Link sent again")
+            entry.title = _("Asked to send the link again")
         else:
             entry.title = _("Note")
     return entry

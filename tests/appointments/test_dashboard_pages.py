@@ -277,7 +277,8 @@ def test_the_link_is_sent_again_once_per_request(
             NOW,
         )
     page = _page(desk.get(f"/dashboard/appointments/{appointment.pk}/"))
-    assert page.count("Link sent again") == 4  # two messages, two events
+    assert page.count("Link sent again") == 2  # two messages
+    assert page.count("Asked to send the link again") == 2  # by whom, when
 
 
 def test_no_link_is_sent_for_a_cancelled_appointment_a_client_who_accepts_nothing_or_a_bad_key(
