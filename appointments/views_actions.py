@@ -103,9 +103,10 @@ def done_message(action: str, appointment: Appointment) -> str:
 @dataclass(frozen=True)
 class Consequence:
     lines: list[str]  # in the receptionist's language
-    client_sentence: str  # what the client is told, in the client's language
+    client_sentence: str  # what the client is told, in the client's language ("": no terms)
     fee: Decimal
     late: bool
+    has_terms: bool
 
 
 def consequence_of(
@@ -152,7 +153,11 @@ def consequence_of(
     if not lines:
         lines.append(_("Nothing to pay."))
     return Consequence(
-        lines=lines, client_sentence=decision.message, fee=decision.fee, late=decision.late
+        lines=lines,
+        client_sentence=decision.message if has_terms else "",
+        fee=decision.fee,
+        late=decision.late,
+        has_terms=has_terms,
     )
 
 
@@ -216,7 +221,8 @@ def appointment_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     message = done_message(action, appointment)
     if action == "no_show":
         consequence = consequence_of(appointment, Action.NO_SHOW, now=timezone.now())
-        message = " ".join([message, _("Under the client's terms:"), *consequence.lines])
+        if consequence.has_terms:
+            message = " ".join([message, _("Under the client's terms:"), *consequence.lines])
     return respond(request, appointment, message=message)
 
 
