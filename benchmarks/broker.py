@@ -1,5 +1,5 @@
 """The benchmarks' Redis broker (BENCH_BROKER_URL, a database of its own): what is queued on it,
-emptying it, and making sure no stray worker is listening."""
+and emptying it."""
 
 from __future__ import annotations
 
@@ -33,9 +33,3 @@ def purge() -> int:
         purged = int(channel.queue_purge(QUEUE) or 0)
         channel.client.delete(*UNACKED_KEYS)
     return purged
-
-
-def workers_listening(timeout: float = 1.0) -> list[str]:
-    """The names of the workers that answer a ping on this broker."""
-    replies = app.control.ping(timeout=timeout) or []
-    return sorted(name for reply in replies for name in reply)

@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
@@ -51,6 +52,8 @@ TERMINAL = ("sent", "delivered", "failed", "skipped", "unknown")
 MAX_SECONDS_PER_MESSAGE = 5 * 60 / TARGET_PER_MIN
 PROGRESS_EVERY_S = 0.05
 _CALLBACK_ID = re.compile(r"/twilio/status/(\d+)/")
+_READY = re.compile(r"\bready\.$", re.MULTILINE)
+WORKER_PREFIX = "bench-reminders-"
 
 
 @dataclass
@@ -128,14 +131,34 @@ def _worker_argv(name: str) -> list[str]:
     ]
 
 
-def _wait_until_ready(name: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+def _wait_until_ready(process: subprocess.Popen[bytes], log: IO[bytes], seconds: float) -> None:
+    """Until the worker logs "ready." (it answers no ping: remote control is off)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the worker exited with {process.returncode}")
-        if any(found.startswith(name.split("@")[0]) for found in broker.workers_listening()):
+        # pread: the worker writes through the same file offset, which must not move.
+        written = os.pread(log.fileno(), os.fstat(log.fileno()).st_size, 0)
+        if _READY.search(written.decode(errors="replace")):
             return
-    raise RuntimeError(f"the worker did not answer a ping in {seconds:.0f} s")
+        time.sleep(0.2)
+    raise RuntimeError(f"the worker was not ready in {seconds:.0f} s")
+
+
+def _stray_workers() -> list[str]:
+    """Workers of an earlier, interrupted run still alive on this machine: they would take
+    this run's tasks from the benchmark's queue."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "celery" in command and f"--hostname {WORKER_PREFIX}" in command:
+            found.append(f"{entry.name}: {command.strip()}")
+    return found
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -205,12 +228,12 @@ def _run(rows: DueRows, twilio: FakeTwilio, tracker: cpu.Tracker) -> tuple[float
 
 def reminder_dispatch(seed: Seed, *, messages: int) -> dict[str, Any]:
     ensure_future_rows(seed)
-    stray = broker.workers_listening()
+    stray = _stray_workers()
     if stray:
-        raise RuntimeError(f"workers already listen on {broker.url()}: {', '.join(stray)}")
+        raise RuntimeError(f"an earlier run's worker is still alive: {'; '.join(stray)}")
     broker.purge()
     rows = create_due_rows(seed, prefix=DISPATCH_PREFIX, count=messages, now=timezone.now())
-    name = f"bench-reminders-{uuid.uuid4().hex[:6]}@%h"
+    name = f"{WORKER_PREFIX}{uuid.uuid4().hex[:6]}@%h"
     worker_log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
     twilio = FakeTwilio(delay=PROVIDER_DELAY_S)
     process: subprocess.Popen[bytes] | None = None
@@ -223,7 +246,7 @@ def reminder_dispatch(seed: Seed, *, messages: int) -> dict[str, Any]:
             stdout=worker_log,
             stderr=subprocess.STDOUT,
         )
-        _wait_until_ready(name, process, 60)
+        _wait_until_ready(process, worker_log, 60)
         log.info(
             "reminder_dispatch: %s messages, worker %s, provider %.0f ms per call",
             f"{messages:,}",
