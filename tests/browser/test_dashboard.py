@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -35,6 +36,14 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _htmx_is_installed() -> None:
+    """htmx comes from npm (`make install` copies it): say so rather than fail obscurely."""
+    built = Path(settings.BASE_DIR) / "static" / "vendor" / "htmx.min.js"
+    assert built.exists(), "static/vendor/htmx.min.js is missing: run `make dev-install` (npm ci)"
+
 
 # The live server runs on the real clock. The business is put in whichever of these zones is
 # nearest midday now, so that "an hour ago" and "in two hours" are the same day, in hours.
