@@ -178,6 +178,10 @@ CELERY_DB_REUSE_MAX = 1_000_000_000
 # (sends wait on the provider), 64 no more (only more switching and more connections).
 CELERY_WORKER_POOL = env("CELERY_WORKER_POOL", default="threads")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=32)
+# Puntual never inspects or controls workers remotely. With it on, Celery 5.7 / kombu 5.7
+# workers sometimes exit ("Unrecoverable error ... hostname") instead of reconnecting when
+# the broker goes away mid-task (tests/reminders/test_worker_reliability.py).
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Redis redelivers an unacked message after this; no task may be scheduled with an ETA beyond it.

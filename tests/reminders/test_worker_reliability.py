@@ -592,15 +592,10 @@ def test_bookings_commit_while_the_broker_is_down_and_every_due_message_ends_onc
         worker.kill()  # before its broker goes for good
 
 
-@pytest.mark.xfail(
-    reason=(
-        "kombu 5.7 / celery 5.7: when the remote-control (pidbox) subscription is the first to"
-        " see the broker gone while a task is unacked, closing the channel restores the unacked"
-        " message through a connection already released: AttributeError 'hostname', the worker"
-        " exits. CELERY_WORKER_ENABLE_REMOTE_CONTROL=False avoids it."
-    ),
-    strict=False,
-)
+# kombu 5.7 / celery 5.7: when the remote-control (pidbox) subscription is the first to see
+# the broker gone while a task is unacked, the worker exits (AttributeError 'hostname') about
+# half the time. Puntual turns remote control off (CELERY_WORKER_ENABLE_REMOTE_CONTROL): this
+# test fails again if it is turned back on.
 def test_the_worker_outlives_its_broker_restarting_while_a_send_is_in_flight(
     start_worker: StartWorker, twilio: FakeTwilio, tmp_path: Path
 ) -> None:
