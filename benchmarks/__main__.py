@@ -27,6 +27,7 @@ NAMES = (
     "booking_http",
     "reminder_due_scan",
     "reminder_dispatch",
+    "day_view",
 )
 
 
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.booking import booking_service
     from benchmarks.booking_http import ServerConfig, booking_http
     from benchmarks.cpu import machine_busy_share
+    from benchmarks.day_view import day_view
     from benchmarks.reminder_dispatch import reminder_dispatch
     from benchmarks.reminder_due_scan import reminder_due_scan
     from benchmarks.report import emit
@@ -133,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "reminder_due_scan": lambda: reminder_due_scan(seed, n=args.ticks, warmup=3),
         "reminder_dispatch": lambda: reminder_dispatch(seed, messages=args.messages),
+        "day_view": lambda: day_view(n=args.runs, warmup=3),
     }
     crashed = missed = 0
     for name in NAMES:
