@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tenants.models import TenantOwnedModel
+from tenants.models import Business, TenantOwnedModel
 
 
 class RuleChannel(models.TextChoices):
@@ -83,6 +83,16 @@ SENDABLE_STATUSES = (MessageStatus.PENDING, MessageStatus.QUEUED)
 
 
 class OutboundMessage(TenantOwnedModel):
+    # The outbox is the busiest table: every index is written again by each of a message's
+    # updates (the status is in two index predicates, so they are never HOT). The unique
+    # constraint below starts with the tenant and the appointment: no index of their own.
+    tenant = models.ForeignKey(
+        Business,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("business"),
+        db_index=False,
+    )
     appointment = models.ForeignKey(
         "appointments.Appointment", on_delete=models.CASCADE, related_name="messages"
     )
@@ -133,11 +143,14 @@ class OutboundMessage(TenantOwnedModel):
                 condition=Q(status__in=["queued", "sending"]),
                 name="outbound_inflight_idx",
             ),
-            models.Index(fields=["tenant", "provider_id"], name="outbound_provider_idx"),
-            # Email tracking webhooks are global (one URL per provider): they find the message
-            # by the provider's id before they know the business.
-            models.Index(fields=["provider_id"], name="outbound_provider_global_idx"),
-            models.Index(fields=["tenant", "appointment"], name="outbound_appointment_idx"),
+            # Status callbacks find a message by the provider's id: Twilio's per business,
+            # email tracking globally (one URL per provider) before they know the business.
+            # Only sent rows have one: the planned and queued rows stay out of this index.
+            models.Index(
+                fields=["provider_id"],
+                condition=~Q(provider_id=""),
+                name="outbound_provider_global_idx",
+            ),
         ]
 
     def __str__(self) -> str:

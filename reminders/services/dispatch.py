@@ -8,8 +8,9 @@ The states a row goes through, and who moves it:
 
 - A tick claims due rows with SELECT ... FOR UPDATE SKIP LOCKED (two ticks never claim the
   same row) and enqueues one send task per row after its transaction commits.
-- A send task takes its row only by the conditional update queued -> sending. A duplicate
-  task, or a task for a row that was skipped meanwhile, finds nothing to take and stops.
+- A send task takes its row only while it is queued, under its row lock (queued -> sending,
+  with the content about to be sent). A duplicate task, or a task for a row that was skipped
+  meanwhile, finds nothing to take and stops.
 - A row stays "sending" only while its provider call runs. If the worker dies there, nobody
   can know whether the provider accepted it: the reaper marks it "unknown", never resends.
 - A row "queued" whose task never ran (the broker lost it) is enqueued again by the reaper;
@@ -18,21 +19,23 @@ The states a row goes through, and who moves it:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from appointments.models import Appointment, AppointmentStatus
 from clients.models import Client
+from hooks.services import enqueue_message_failed
 from reminders.channels.email import send_email
 from reminders.channels.sms import TransportError, get_sms_backend
 from reminders.models import Channel, MessageKind, MessageStatus, OutboundMessage, RuleChannel
-from reminders.services.content import message_content
+from reminders.services.content import Content, message_content
 from reminders.services.inbound import TWILIO_OPTED_OUT, sms_opt_out_record
 
 # Rows claimed per statement: keeps each claiming transaction short while a tick that finds
@@ -99,6 +102,8 @@ def _finish(message: OutboundMessage, status: str, reason: str = "", **fields: o
     OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=status, status_reason=reason[:200], **fields
     )
+    if status == MessageStatus.FAILED:
+        enqueue_message_failed(message_id=message.pk)  # outbound webhook "message.failed"
     return str(status)
 
 
@@ -171,8 +176,17 @@ def _status_callback(message: OutboundMessage) -> str:
     return settings.PUNTUAL_BASE_URL.rstrip("/") + path
 
 
-def _send_once(message: OutboundMessage, channel: str, now: datetime) -> str:
-    """Render and send through `channel`; return the provider's id or raise TransportError."""
+@dataclass(frozen=True)
+class _Outgoing:
+    channel: str
+    to: str
+    content: Content
+
+
+def _render(
+    message: OutboundMessage, channel: str, now: datetime
+) -> tuple[_Outgoing, dict[str, str]]:
+    """The message as it will go through `channel`, and the fields that record it."""
     appointment = message.appointment
     client = appointment.client
     language = client.language or appointment.tenant.language
@@ -180,19 +194,28 @@ def _send_once(message: OutboundMessage, channel: str, now: datetime) -> str:
         message=message, appointment=appointment, channel=channel, language=language, now=now
     )
     to = client.phone if channel == Channel.SMS else client.email
-    # What is about to be sent is recorded before the call: visible even if the worker dies.
-    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        channel=channel, to=to, language=language, subject=content.subject, body=content.text
-    )
-    if channel == Channel.SMS:
+    recorded = {
+        "channel": channel,
+        "to": to,
+        "language": language,
+        "subject": content.subject,
+        "body": content.text,
+    }
+    return _Outgoing(channel=channel, to=to, content=content), recorded
+
+
+def _transmit(message: OutboundMessage, outgoing: _Outgoing) -> str:
+    """Hand the message to its provider; return the provider's id or raise TransportError."""
+    content = outgoing.content
+    if outgoing.channel == Channel.SMS:
         return get_sms_backend().send(
-            to=to,
+            to=outgoing.to,
             body=content.text,
             status_callback=_status_callback(message),
             sender=message.tenant.sms_sender,
         )
     return send_email(
-        to=to,
+        to=outgoing.to,
         subject=content.subject,
         text=content.text,
         html=content.html,
@@ -202,35 +225,64 @@ def _send_once(message: OutboundMessage, channel: str, now: datetime) -> str:
 
 
 def message_send(*, message_id: int, now: datetime | None = None) -> str:
-    """Send one queued message at most once. Returns the outcome (for logs and tests)."""
+    """Send one queued message at most once. Returns the outcome (for logs and tests).
+
+    One short transaction takes the row (queued -> sending, under its row lock: a duplicate
+    task waits, then finds it taken) and records what is about to be sent, so that it is
+    visible even if the worker dies during the provider call. The call runs after the commit;
+    one more statement records its outcome. Every row version and commit costs PostgreSQL
+    more than the rest of the send: two updates per message, not four statements.
+    """
     now = now or timezone.now()
-    with scopes_disabled():
-        taken = OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
-            status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-        if not taken:
-            return "not_taken"  # a duplicate task, or the row was skipped or sent meanwhile
-        # Two short queries, not one join of nine tables: PostgreSQL took longer to plan that
-        # join (~9 ms of CPU) than to run everything else a send asks of it.
-        message = OutboundMessage.objects.select_related("tenant", "rule").get(pk=message_id)
-        message.appointment = Appointment.objects.select_related(
-            "client", "location", "service", "staff"
-        ).get(pk=message.appointment_id, tenant=message.tenant)
-        message.appointment.tenant = message.tenant
+    with transaction.atomic():
+        with scopes_disabled():
+            message = (
+                OutboundMessage.objects.select_for_update(of=("self",))
+                .select_related("tenant", "rule")
+                .filter(pk=message_id, status=MessageStatus.QUEUED)
+                .first()
+            )
+            if message is None:
+                return "not_taken"  # a duplicate task, or the row was skipped or sent meanwhile
+            # Two short queries, not one join of nine tables: PostgreSQL took longer to plan
+            # that join (~9 ms of CPU) than to run everything else a send asks of it.
+            message.appointment = Appointment.objects.select_related(
+                "client", "location", "service", "staff"
+            ).get(pk=message.appointment_id, tenant=message.tenant)
+            message.appointment.tenant = message.tenant
+        with scope(tenant=message.tenant):
+            taken = _take(message, now)
+    if isinstance(taken, str):
+        return taken
     with scope(tenant=message.tenant):
-        return _deliver(message, now)
+        return _deliver(message, taken, now)
 
 
-def _deliver(message: OutboundMessage, now: datetime) -> str:
+def _take(message: OutboundMessage, now: datetime) -> _Outgoing | str:
+    """Under the row lock: skip the message (its outcome) or mark it sending with its content."""
+    message.attempts += 1
+    fields: dict[str, object] = {"claimed_at": now, "attempts": message.attempts}
     reason = _why_not(message, now)
+    channel = ""
+    if not reason:
+        channel, reason = _route(message, message.appointment.client)
     if reason:
-        return _finish(message, MessageStatus.SKIPPED, reason)
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.SKIPPED, status_reason=reason[:200], **fields
+        )
+        return str(MessageStatus.SKIPPED)
+    outgoing, recorded = _render(message, channel, now)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, **fields, **recorded
+    )
+    return outgoing
+
+
+def _deliver(message: OutboundMessage, outgoing: _Outgoing, now: datetime) -> str:
     client = message.appointment.client
-    channel, reason = _route(message, client)
-    if not channel:
-        return _finish(message, MessageStatus.SKIPPED, reason)
+    channel = outgoing.channel
     try:
-        provider_id = _send_once(message, channel, now)
+        provider_id = _transmit(message, outgoing)
     except TransportError as exc:
         if exc.unknown:
             return _finish(message, MessageStatus.UNKNOWN, f"{exc.code}: {exc}")
@@ -240,8 +292,12 @@ def _deliver(message: OutboundMessage, now: datetime) -> str:
                 # sender): recorded like a STOP reply, so no further SMS to it is even attempted.
                 sms_opt_out_record(client=client, phone=client.phone)
             if channel == Channel.SMS and message.fallback_to_email and _can_email(client):
+                email, recorded = _render(message, Channel.EMAIL, now)
+                OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+                    **recorded
+                )
                 try:
-                    provider_id = _send_once(message, Channel.EMAIL, now)
+                    provider_id = _transmit(message, email)
                 except TransportError as email_exc:
                     status = MessageStatus.UNKNOWN if email_exc.unknown else MessageStatus.FAILED
                     return _finish(
