@@ -53,6 +53,16 @@ urlpatterns = [
         views_detail.appointment_waive_fee,
         name="appointment_waive_fee",
     ),
+    path(
+        "appointments/<int:pk>/payments/",
+        views_detail.appointment_record_payment,
+        name="appointment_payment",
+    ),
+    path(
+        "appointments/<int:pk>/keep-credit/",
+        views_detail.appointment_keep_credit,
+        name="appointment_keep_credit",
+    ),
     path("clients/", views_clients.client_list, name="clients"),
     path("clients/<int:pk>/", views_clients.client_detail, name="client"),
     path("clients/<int:pk>/notes/", views_clients.client_notes, name="client_notes"),

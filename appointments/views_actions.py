@@ -61,6 +61,7 @@ from policies.models import AppointmentTerms
 from policies.money import format_money
 from policies.selectors import appointment_fee_outstanding
 from policies.services import fee_waive, policy_decide
+from policies.services.common import agreed_terms
 from reminders.models import InboundMessage
 from reminders.services.inbound import inbound_mark_handled
 
@@ -118,9 +119,11 @@ def consequence_of(
     nothing either, so it is not said.
     """
     if has_terms is None:
-        has_terms = AppointmentTerms.objects.filter(
-            tenant_id=appointment.tenant_id, pk=appointment.pk
-        ).exists()
+        has_terms = agreed_terms(
+            AppointmentTerms.objects.filter(
+                tenant_id=appointment.tenant_id, pk=appointment.pk
+            ).first()
+        )
     decision = policy_decide(appointment=appointment, action=action, now=now)
     currency = appointment.tenant.currency
     language = translation.get_language() or appointment.tenant.language

@@ -3,6 +3,7 @@ reliability and money, upcoming appointments, history with outcomes, notes)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from clients.services import client_update
 from policies.choices import Outcome, Tier
 from policies.models import ClientFlag
 from policies.money import format_money
-from policies.selectors import client_balance, reliability_for
+from policies.selectors import available_credits, client_balance, reliability_for
 
 NOTES_MAX = 5000
 HISTORY_LIMIT = 100
@@ -96,6 +97,15 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         deposits_held=money(balance.deposits_held),
         fees_owed=money(balance.fees_owed),
         credit=money(balance.credit),
+        # Each credit with the last day a booking may use it (it lapses at that day's end).
+        credits=[
+            {"amount": money(c.amount), "until": (c.expires_at - timedelta(microseconds=1))}
+            for c in (
+                available_credits(tenant=tenant, client_id=client.pk, now=now)
+                if balance.credit > 0
+                else []
+            )
+        ],
         flag=flag,
         language_label=dict(settings.LANGUAGES).get(client.language, _("The business's language")),
         attended=sum(1 for a in appointments if a.status == AppointmentStatus.ATTENDED),

@@ -41,14 +41,18 @@ from appointments.views_reads import (
     state_of,
 )
 from appointments.workflow import OPEN_STATUSES
-from policies.choices import Action
-from policies.models import AppointmentTerms
-from policies.money import format_money
-from policies.selectors import appointment_fee_outstanding
-from policies.services import fee_waive
+from policies.choices import Action, DepositStatus, PaymentMethod
+from policies.models import AppointmentTerms, PolicyDecision
+from policies.money import format_money, parse_money
+from policies.payments import STAFF_METHODS
+from policies.selectors import appointment_fee_outstanding, appointment_kept_not_credited
+from policies.services import credit_keep, deposit_mark_paid, fee_mark_paid, fee_waive
+from policies.services.common import agreed_terms
+from policies.services.decisions import terms_sentences_of
 from reminders.services.resend import message_resend_link
 
 NOTE_MAX = 2000
+REFERENCE_MAX = 200
 
 
 @members_only
@@ -62,6 +66,26 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     terms = AppointmentTerms.objects.filter(tenant=tenant, pk=appointment.pk).first()
     fee_outstanding = appointment_fee_outstanding(appointment=appointment)
     currency = terms.currency if terms else tenant.currency
+    deposit_outstanding = (
+        terms.deposit_required - terms.deposit_paid
+        if terms is not None and terms.deposit_status == DepositStatus.PENDING
+        else Decimal("0")
+    )
+    decisions = (
+        list(
+            PolicyDecision.objects.filter(tenant=tenant, appointment=appointment).order_by(
+                "at", "id"
+            )
+        )
+        if terms is not None
+        else []
+    )
+    # Something of the deposit kept and not yet credit: an admin may turn it into credit.
+    kept = (
+        appointment_kept_not_credited(appointment=appointment)
+        if terms is not None and terms.deposit_status == DepositStatus.KEPT
+        else Decimal("0")
+    )
 
     def money(amount: Decimal) -> str:
         return format_money(amount, currency, translation.get_language() or tenant.language)
@@ -86,8 +110,26 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         deposit_paid=money(terms.deposit_paid) if terms else "",
         fee_outstanding=fee_outstanding,
         fee_outstanding_text=money(fee_outstanding),
+        deposit_outstanding=deposit_outstanding,
+        deposit_outstanding_text=money(deposit_outstanding),
+        decisions=[
+            {
+                "record": record,
+                "fee": money(record.fee) if record.fee else "",
+                "amount": money(record.amount) if record.amount else "",
+            }
+            for record in decisions
+        ],
+        kept_text=money(kept),
+        terms_lines=terms_sentences_of(
+            appointment, terms, language=translation.get_language() or tenant.language
+        ),
+        can_pay_deposit=front and deposit_outstanding > 0,
+        can_pay_fee=front and fee_outstanding > 0,
+        can_keep_credit=front and is_admin(request) and kept > 0,
+        methods=[(m.value, m.label) for m in PaymentMethod if m in STAFF_METHODS],
         if_cancelled=consequence_of(
-            appointment, Action.CANCEL_BY_CLIENT, now=now, has_terms=terms is not None
+            appointment, Action.CANCEL_BY_CLIENT, now=now, has_terms=agreed_terms(terms)
         )
         if appointment.status in OPEN_STATUSES
         else None,
@@ -178,3 +220,71 @@ def appointment_waive_fee(request: HttpRequest, pk: int) -> HttpResponse:
     except SchedulingError as exc:
         return _back(request, pk, error=exc.message)
     return _back(request, pk, message=_("The fee is waived."))
+
+
+def _first_error(exc: ValidationError) -> str:
+    return str(exc.messages[0]) if exc.messages else _("Check the form.")
+
+
+@front_desk
+@require_POST
+def appointment_record_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The front desk took the deposit or the fee (cash, card, transfer...): recorded in the
+    client's ledger with how and a reference, through the "recorded by staff" provider."""
+    appointment = appointment_of(request, pk)
+    what = request.POST.get("payment_for", "")
+    method = request.POST.get("method", "")
+    reference = request.POST.get("reference", "").strip()[:REFERENCE_MAX]
+    actor = actor_of(request)
+    try:
+        if what == "deposit":
+            entry = deposit_mark_paid(
+                appointment=appointment, actor=actor, method=method, reference=reference
+            )
+            message = _("Deposit of %(amount)s recorded as paid.")
+        elif what == "fee":
+            raw = request.POST.get("amount", "").strip()
+            amount = parse_money(raw) if raw else None
+            if raw and amount is None:
+                return _back(request, pk, error=_("Give the amount as a number, e.g. 12.50."))
+            entry = fee_mark_paid(
+                appointment=appointment,
+                actor=actor,
+                method=method,
+                reference=reference,
+                amount=amount,
+            )
+            message = _("Fee payment of %(amount)s recorded.")
+        else:
+            return _back(request, pk, error=_("Say what the client paid: the deposit or the fee."))
+    except ValidationError as exc:
+        return _back(request, pk, error=_first_error(exc))
+    except SchedulingError as exc:
+        return _back(request, pk, error=exc.message)
+    language = translation.get_language() or appointment.tenant.language
+    return _back(
+        request,
+        pk,
+        message=message % {"amount": format_money(entry.amount, entry.currency, language)},
+    )
+
+
+@front_desk
+@require_POST
+def appointment_keep_credit(request: HttpRequest, pk: int) -> HttpResponse:
+    """An owner's or admin's exception: the deposit kept for this appointment becomes credit
+    for the client's next booking, with a written reason kept in the history."""
+    if not is_admin(request):  # refused by role before any lookup
+        return render(request, "dashboard/forbidden.html", status=403)
+    appointment = appointment_of(request, pk)
+    try:
+        credit_keep(
+            appointment=appointment,
+            actor=actor_of(request),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        return _back(request, pk, error=_first_error(exc))
+    except SchedulingError as exc:
+        return _back(request, pk, error=exc.message)
+    return _back(request, pk, message=_("The kept deposit is now credit for a new booking."))

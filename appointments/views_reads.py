@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from html import escape
 from typing import Any, NamedTuple
 
@@ -36,6 +37,9 @@ from appointments.models import (
 )
 from appointments.selectors import local_day_bounds
 from appointments.workflow import OPEN_STATUSES, RESCHEDULABLE, can_transition
+from policies.choices import Action as PolicyAction
+from policies.choices import DepositOutcome, PaymentMethod
+from policies.money import format_money
 from reminders.models import InboundMessage, MessageStatus, OutboundMessage
 from tenants.models import Business
 
@@ -747,8 +751,47 @@ def _who(event: AppointmentEvent) -> str:
     return event.actor_label
 
 
+POLICY_TITLES = {
+    "deposit_paid": gettext_lazy("Deposit paid"),
+    "fee_paid": gettext_lazy("Fee paid"),
+    "fee_waived": gettext_lazy("Fee waived"),
+    "credit_kept": gettext_lazy("Deposit kept as credit"),
+}
+
+
+def _policy_words(policy: dict[str, Any], *, currency: str) -> tuple[str, str]:
+    """A policy note of the history in words: what happened, and the amounts and how."""
+    language = get_language() or "en"
+
+    def money(value: Any) -> str:
+        try:
+            return format_money(Decimal(str(value)), currency, language)
+        except (InvalidOperation, ValueError):
+            return str(value)
+
+    what = str(policy.get("what", ""))
+    if what == "decision":
+        action = dict(PolicyAction.choices).get(policy.get("action", ""), "")
+        title = _("Client's terms: %(action)s") % {"action": action} if action else _("Policy")
+    else:
+        title = str(POLICY_TITLES.get(what, _("Policy")))
+    parts = []
+    if policy.get("fee") and Decimal(str(policy["fee"])):
+        parts.append(_("fee %(fee)s") % {"fee": money(policy["fee"])})
+    deposit = policy.get("deposit")
+    if deposit and deposit != DepositOutcome.NONE:
+        parts.append(str(dict(DepositOutcome.choices).get(deposit, deposit)))
+    if policy.get("amount") and Decimal(str(policy["amount"])):
+        parts.append(money(policy["amount"]))
+    if policy.get("method"):
+        parts.append(str(dict(PaymentMethod.choices).get(policy["method"], policy["method"])))
+    if policy.get("reference"):
+        parts.append(str(policy["reference"]))
+    return title, " · ".join(parts)
+
+
 def _event_entry(
-    event: AppointmentEvent, *, zone: Any, staff_names: dict[int, str]
+    event: AppointmentEvent, *, zone: Any, staff_names: dict[int, str], currency: str = "EUR"
 ) -> TimelineEntry:
     channel = event.get_channel_display()
     entry = TimelineEntry(
@@ -786,11 +829,7 @@ def _event_entry(
     elif event.kind == EventKind.NOTE:
         data = event.data or {}
         if "policy" in data:
-            entry.title = _("Policy")
-            policy = data["policy"]
-            entry.detail = " · ".join(
-                str(policy[k]) for k in ("action", "what", "fee", "amount") if policy.get(k)
-            )
+            entry.title, entry.detail = _policy_words(data["policy"], currency=currency)
         elif "message" in data:
             entry.title = _("Asked to send the link again")
         else:
@@ -819,7 +858,10 @@ def appointment_timeline(appointment: Appointment, *, zone: Any) -> list[Timelin
         if moved_staff
         else {}
     )
-    entries = [_event_entry(e, zone=zone, staff_names=staff_names) for e in events]
+    currency = appointment.tenant.currency
+    entries = [
+        _event_entry(e, zone=zone, staff_names=staff_names, currency=currency) for e in events
+    ]
     status_labels = dict(MessageStatus.choices)
     for message in OutboundMessage.objects.filter(
         tenant_id=appointment.tenant_id, appointment=appointment

@@ -7,7 +7,7 @@ still a valid amount) for the three-decimal dinars.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision
@@ -42,3 +42,16 @@ def has_currency_precision(amount: Decimal, currency: str) -> bool:
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """`amount` as a reader of `language` writes it: "20,00 €" in Spanish, "€20.00" in English."""
     return format_currency(to_money(amount, currency), currency, locale=language)
+
+
+def parse_money(text: str) -> Decimal | None:
+    """An amount typed at the desk, "12.50" or "12,50" (no thousands separators): None when
+    it is not a finite number. The services check its sign and decimals."""
+    cleaned = text.strip().replace(",", ".")
+    if not cleaned or cleaned.count(".") > 1:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None

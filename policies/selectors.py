@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from django.db import connection
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -253,3 +254,45 @@ def appointment_kept_not_credited(*, appointment: Appointment) -> Decimal:
         tenant_id=appointment.tenant_id, appointment=appointment
     ).aggregate(kept=_sum(EntryKind.KEPT), credited=_sum(EntryKind.CREDIT_ISSUED))
     return Decimal(sums["kept"] - sums["credited"])
+
+
+@dataclass(frozen=True)
+class BookingProbe:
+    """What a new booking needs to know of the policies, read with the booking's own checks:
+    the policy in force for its service (None: none) and whether the client holds credit."""
+
+    policy_id: int | None
+    has_credit: bool
+
+    @property
+    def needs_terms(self) -> bool:
+        """Without a policy and without credit, the booking stores nothing: no row reads as
+        "no policy" (`terms_of(None)`), so nothing is charged and nothing is written."""
+        return self.policy_id is not None or self.has_credit
+
+
+def booking_probe_sql(
+    *, tenant_id: int, service_id: int, client_id: int, now: datetime
+) -> tuple[str, list[Any]]:
+    """Two select expressions (the policy's id, the credit flag) and their parameters, for the
+    booking's one validation query: a business without a policy pays no statement for them.
+
+    The service's own policy wins over the business's default, as in `effective_policy`.
+    """
+    policy_table = Policy._meta.db_table
+    ledger_table = LedgerEntry._meta.db_table
+    sql = (
+        f"(SELECT id FROM {policy_table} WHERE tenant_id = %s"  # noqa: S608 - table names only
+        " AND (service_id = %s OR service_id IS NULL)"
+        " ORDER BY CASE WHEN service_id IS NULL THEN 1 ELSE 0 END LIMIT 1),"
+        f" EXISTS (SELECT 1 FROM {ledger_table} WHERE tenant_id = %s AND client_id = %s"
+        " AND kind = %s AND credit_expires_at > %s)"
+    )
+    return sql, [
+        tenant_id,
+        service_id,
+        tenant_id,
+        client_id,
+        EntryKind.CREDIT_ISSUED,
+        connection.ops.adapt_datetimefield_value(now),
+    ]

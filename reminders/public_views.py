@@ -35,6 +35,8 @@ from appointments.services import (
     appointment_reschedule,
 )
 from appointments.workflow import RESCHEDULABLE
+from policies.choices import Action
+from policies.services import policy_client_view, policy_decide, policy_decision_message
 from reminders.links import link_allows, link_issue, link_resolve
 from reminders.models import AccessAction, AppointmentAccess
 from tenants.models import Business
@@ -45,6 +47,7 @@ CANCEL_REASON_MAX = 1000
 
 # What a client may do, and what the page offers: (POST action, the link action it needs).
 CONFIRM, CANCEL, RESCHEDULE, RESCHEDULE_TO = "confirm", "cancel", "reschedule", "reschedule_to"
+CANCEL_DECISIONS = frozenset({Action.CANCEL_BY_CLIENT})
 
 
 def _secure(response: HttpResponse) -> HttpResponse:
@@ -185,14 +188,28 @@ def _page_context(
 ) -> dict[str, object]:
     location = appointment.location
     tz = zoneinfo.ZoneInfo(location.timezone)
+    actions = _available_actions(access, appointment, now)
+    # The terms the client booked under, and what each action would mean now, said before
+    # they act (one query). A move the terms no longer allow is not offered; why is said.
+    policy = policy_client_view(
+        appointment=appointment, now=now, language=translation.get_language() or "en"
+    )
+    move_refused = ""
+    if RESCHEDULE in actions and not policy.move.allowed:
+        actions.discard(RESCHEDULE)
+        move_refused = policy.move.message
     return {
         "appointment": appointment,
         "token": token,
         "when": _when(appointment.start, appointment.end, tz, location.timezone),
         "where": _where(appointment),
         "status_words": _status_words(appointment, now, tz),
-        "actions": _available_actions(access, appointment, now),
+        "actions": actions,
         "page_url": request_path(appointment, token),
+        "terms_lines": policy.terms if appointment.status in RESCHEDULABLE else [],
+        "cancel_sentence": policy.cancel,
+        "move_sentence": policy.move.message if policy.move.allowed and policy.terms else "",
+        "move_refused": move_refused,
     }
 
 
@@ -361,8 +378,21 @@ def _post(
         elif action == CANCEL:
             reason = request.POST.get("reason", "").strip()[:CANCEL_REASON_MAX]
             appointment_cancel(appointment=appointment, actor=actor, reason=reason, now=now)
-            messages.success(request, _("Your appointment is cancelled."))
+            # What the terms decided, as recorded, in the client's words.
+            outcome = policy_decision_message(appointment=appointment, actions=CANCEL_DECISIONS)
+            messages.success(
+                request, " ".join(filter(None, [_("Your appointment is cancelled."), outcome]))
+            )
         elif action == RESCHEDULE:
+            move = policy_decide(
+                appointment=appointment,
+                action=Action.RESCHEDULE_BY_CLIENT,
+                now=now,
+                language=lang,
+            )
+            if not move.allowed:
+                messages.info(request, move.message)
+                return back
             return _render_slots(
                 request,
                 access=access,
@@ -414,9 +444,13 @@ def _reschedule_to(
             )
             # The reschedule retired every link to the old time: here is one for the new time.
             new_token = link_issue(appointment=moved, action=AccessAction.MANAGE, now=now)
-    except InvalidTransition:
+    except InvalidTransition as exc:
         appointment.refresh_from_db()
-        messages.info(request, _unavailable_message(appointment, RESCHEDULE))
+        # Still open: the terms refused the move (moved too often, too late), and say why.
+        still_open = appointment.status in RESCHEDULABLE and now < appointment.start
+        messages.info(
+            request, exc.message if still_open else _unavailable_message(appointment, RESCHEDULE)
+        )
         response = _secure(redirect(request_path(appointment, token)))
         response.status_code = 303
         return response

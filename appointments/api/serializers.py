@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from appointments.models import (
@@ -265,6 +266,16 @@ class AppointmentCreateSerializer(BatchedReferencesMixin, serializers.Serializer
 
 class CancelSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    by = serializers.ChoiceField(
+        choices=[("staff", gettext_lazy("Staff")), ("client", gettext_lazy("The client"))],
+        required=False,
+        default="staff",
+        help_text=gettext_lazy(
+            "Who asked for the cancellation. A client's cancellation is judged by the terms "
+            "they booked under (a late one may keep the deposit or charge a fee); staff's never "
+            "charges the client."
+        ),
+    )
 
 
 class RescheduleSerializer(serializers.Serializer[Any]):

@@ -31,6 +31,8 @@ from appointments.api.serializers import (
 from appointments.availability import one_per_start
 from appointments.models import (
     Appointment,
+    AppointmentStatus,
+    CancelledBy,
     Channel,
     Service,
     Source,
@@ -87,10 +89,20 @@ class WorkingHoursViewSet(_TenantViewSet):
     model = WorkingHours
     serializer_class = WorkingHoursSerializer
 
-    def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()
-        staff = self.request.query_params.get("staff", "")
-        return queryset.filter(staff_id=int(staff)) if staff.isdigit() else queryset
+    @extend_schema(parameters=[OpenApiParameter("staff", int, description="one staff member's")])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # Like every list's filters: a value that is no id is a 400, not ignored (nor a 500).
+        query = _StaffFilterSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        staff = query.validated_data.get("staff")
+        return queryset.filter(staff_id=staff) if staff is not None else queryset
+
+
+class _StaffFilterSerializer(serializers.Serializer[Any]):
+    staff = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class TimeOffViewSet(_TenantViewSet):
@@ -239,7 +251,7 @@ class AppointmentViewSet(
         return self._act(request, pk, "no-show")
 
     @extend_schema(request=None, responses=OutboundMessageSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one appointment's: a list
     def messages(self, request: Request, pk: str) -> Response:
         """What Puntual sent (or plans to send) about the appointment, in sending order."""
         appointment = self.get_object()
@@ -253,10 +265,16 @@ class AppointmentViewSet(
             appointment = self.get_object()
             body = CancelSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            services.appointment_cancel(
+            services.appointment_transition(
                 appointment=appointment,
+                to_status=AppointmentStatus.CANCELLED,
                 actor=api_actor(request),
                 reason=body.validated_data["reason"],
+                cancelled_by=(
+                    CancelledBy.CLIENT
+                    if body.validated_data["by"] == "client"
+                    else CancelledBy.STAFF
+                ),
             )
             return self._detail(request, appointment.pk)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from appointments.errors import InvalidBookingRequest, InvalidTransition, SlotTaken
 from appointments.models import (
     BLOCKING_STATUSES,
+    ActorType,
     Appointment,
     AppointmentEvent,
     AppointmentStatus,
@@ -28,7 +30,23 @@ from appointments.selectors import slot_check, staff_free_at
 from appointments.services.common import Actor, Change, after_change, lock_appointment, record_event
 from appointments.workflow import RESCHEDULABLE
 from clients.models import Client
+from policies.selectors import BookingProbe, booking_probe_sql
 from tenants.models import Business, Location
+
+# policies.services builds on the appointment services: its functions are imported when
+# first called, not when this module loads.
+
+
+def policy_terms_snapshot(appointment: Appointment, **kwargs: Any) -> Any:
+    from policies.services.decisions import policy_terms_snapshot as snapshot
+
+    return snapshot(appointment, **kwargs)
+
+
+def decide_and_record(**kwargs: Any) -> Any:
+    from policies.services.decisions import decide_and_record as record
+
+    return record(**kwargs)
 
 
 def blocked_range(service: Service, start: datetime) -> tuple[datetime, datetime, datetime]:
@@ -137,8 +155,16 @@ def _check_slot(
 
 
 def _validate_offer(
-    *, tenant: Business, location: Location, staff: StaffMember, service: Service, client: Client
-) -> None:
+    *,
+    tenant: Business,
+    location: Location,
+    staff: StaffMember,
+    service: Service,
+    client: Client,
+    probe_at: datetime | None = None,
+) -> BookingProbe | None:
+    """Refuse an offer the business does not make. With `probe_at` (a new booking), the same
+    round trip also reads what the policies need of it (`BookingProbe`)."""
     if not (
         location.tenant_id == staff.tenant_id == service.tenant_id == client.tenant_id == tenant.pk
     ):
@@ -151,20 +177,30 @@ def _validate_offer(
         raise InvalidBookingRequest(_("This staff member is not taking appointments."))
     if not location.is_active:
         raise InvalidBookingRequest(_("This location is closed."))
-    # One round trip for both links (this runs on every booking).
+    # One round trip for both links and the policies' probe (this runs on every booking).
+    probe_sql, probe_params = (
+        booking_probe_sql(
+            tenant_id=tenant.pk, service_id=service.pk, client_id=client.pk, now=probe_at
+        )
+        if probe_at is not None
+        else ("NULL, 0", [])
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {StaffService._meta.db_table}"  # noqa: S608 - table names and placeholders only
             " WHERE tenant_id = %s AND staff_id = %s AND service_id = %s),"
             f" EXISTS (SELECT 1 FROM {StaffLocation._meta.db_table}"
-            " WHERE tenant_id = %s AND staff_id = %s AND location_id = %s)",
-            [tenant.pk, staff.pk, service.pk, tenant.pk, staff.pk, location.pk],
+            f" WHERE tenant_id = %s AND staff_id = %s AND location_id = %s), {probe_sql}",
+            [tenant.pk, staff.pk, service.pk, tenant.pk, staff.pk, location.pk, *probe_params],
         )
-        performs, works_there = cursor.fetchone()
+        performs, works_there, policy_id, has_credit = cursor.fetchone()
     if not performs:
         raise InvalidBookingRequest(_("This staff member does not perform this service."))
     if not works_there:
         raise InvalidBookingRequest(_("This staff member does not work at this location."))
+    if probe_at is None:
+        return None
+    return BookingProbe(policy_id=policy_id, has_credit=bool(has_credit))
 
 
 def appointment_book(
@@ -190,7 +226,9 @@ def appointment_book(
     if timezone.is_naive(start):
         raise InvalidBookingRequest(_("The start time needs a time zone."))
     now = now or timezone.now()
-    _validate_offer(tenant=tenant, location=location, staff=staff, service=service, client=client)
+    probe = _validate_offer(
+        tenant=tenant, location=location, staff=staff, service=service, client=client, probe_at=now
+    )
     end, blocked_start, blocked_end = blocked_range(service, start)
     with overlap_means_slot_taken(), transaction.atomic():
         lock_staff(staff)
@@ -226,6 +264,10 @@ def appointment_book(
             at=now,
             to_status=AppointmentStatus.SCHEDULED,
         )
+        if probe is not None and probe.needs_terms:
+            # The terms the client books under, stored with the booking (its deposit asked
+            # for, their credit used); before the confirmation is planned, which states them.
+            policy_terms_snapshot(appointment, actor=actor, now=now, probe=probe)
         after_change(Change(appointment=appointment, kind=EventKind.CREATED, at=now))
     _preload_history(appointment, [created])
     return appointment
@@ -257,6 +299,11 @@ def appointment_reschedule(
         locked = lock_appointment(appointment)
         if locked.status not in RESCHEDULABLE:
             raise InvalidTransition
+        # The terms decide on the time the appointment leaves (how many moves, how late),
+        # under the appointment's lock: a refusal changes nothing and says why.
+        action, decision = _policy_on_move(locked, actor=actor, now=now)
+        if not decision.allowed:
+            raise InvalidTransition(decision.message)
         new_staff = staff or locked.staff
         _validate_offer(
             tenant=locked.tenant,
@@ -297,7 +344,28 @@ def appointment_reschedule(
             data={"from": old, "to": {"start": start.isoformat(), "staff": new_staff.pk}},
         )
         after_change(Change(appointment=locked, kind=EventKind.RESCHEDULED, at=now, data=old))
+        # Counted against the terms (a client's moves), a pending deposit due before the new start.
+        decide_and_record(
+            appointment=locked,
+            action=action,
+            actor=actor,
+            now=now,
+            note=reason,
+            decision=decision,
+        )
     return locked
+
+
+def _policy_on_move(locked: Appointment, *, actor: Actor, now: datetime) -> tuple[str, Any]:
+    from policies.choices import Action
+    from policies.services.decisions import policy_decide
+
+    action = (
+        Action.RESCHEDULE_BY_CLIENT
+        if actor.type == ActorType.CLIENT
+        else Action.RESCHEDULE_BY_STAFF
+    )
+    return action, policy_decide(appointment=locked, action=action, now=now)
 
 
 def appointment_book_any(

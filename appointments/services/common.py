@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from appointments.models import ActorType, Appointment, AppointmentEvent, Channel
+from hooks.services import enqueue_for_event
 from tenants.models import User
 
 
@@ -57,7 +58,7 @@ def record_event(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> AppointmentEvent:
-    return AppointmentEvent.objects.create(
+    event = AppointmentEvent.objects.create(
         tenant_id=appointment.tenant_id,
         appointment=appointment,
         kind=kind,
@@ -71,6 +72,8 @@ def record_event(
         data=data or {},
         at=at,
     )
+    enqueue_for_event(event)  # outbound webhooks: outbox rows in this same transaction
+    return event
 
 
 def after_change(change: Change) -> None:

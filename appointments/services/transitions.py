@@ -19,6 +19,7 @@ from appointments.models import (
 )
 from appointments.services.booking import has_overlap, lock_staff, overlap_means_slot_taken
 from appointments.services.common import Actor, Change, after_change, lock_appointment, record_event
+from appointments.signals import appointment_cancelled
 from appointments.workflow import NOT_BEFORE_START, RESCHEDULABLE, can_correct, can_transition
 
 
@@ -90,7 +91,37 @@ def appointment_transition(
             reason=reason,
             now=now,
         )
+        _apply_policy(locked, actor=actor, reason=reason, now=now)
+        if locked.status == AppointmentStatus.CANCELLED:
+            appointment_cancelled.send(sender=Appointment, appointment=locked, now=now)
     return locked
+
+
+def _apply_policy(locked: Appointment, *, actor: Actor, reason: str, now: datetime) -> None:
+    """The terms the client booked under decide what the new status costs, recorded with it
+    (same transaction, appointment row still locked: the lock order of every policy path).
+
+    A cancellation by the system is a release of an unpaid booking: the release records its
+    own decision (RELEASE_UNPAID), so nothing is decided here.
+    """
+    from policies.choices import Action  # policies build on the appointment services
+    from policies.services.decisions import decide_and_record
+
+    if locked.status == AppointmentStatus.CANCELLED:
+        if locked.cancelled_by == CancelledBy.SYSTEM:
+            return
+        action = (
+            Action.CANCEL_BY_CLIENT
+            if locked.cancelled_by == CancelledBy.CLIENT
+            else Action.CANCEL_BY_STAFF
+        )
+    elif locked.status == AppointmentStatus.NO_SHOW:
+        action = Action.NO_SHOW
+    elif locked.status == AppointmentStatus.ATTENDED:
+        action = Action.ATTEND
+    else:
+        return
+    decide_and_record(appointment=locked, action=action, actor=actor, now=now, note=reason)
 
 
 def appointment_confirm(
@@ -164,6 +195,11 @@ def appointment_correct(
             reason=reason,
             now=now,
         )
+        if from_status == AppointmentStatus.NO_SHOW and to_status == AppointmentStatus.ATTENDED:
+            from policies.services.ledger import policy_correct_no_show
+
+            # The client came: the no-show's unpaid fee is taken back, with the reason.
+            policy_correct_no_show(appointment=locked, actor=actor, reason=reason, now=now)
     return locked
 
 

@@ -60,6 +60,7 @@ from policies.services import (
     fee_waive,
     policy_create,
     policy_decide,
+    policy_delete,
     policy_update,
 )
 from tenants.api.idempotency import idempotent
@@ -89,6 +90,9 @@ class PolicyViewSet(viewsets.ModelViewSet[Policy]):
             serializer.instance = policy_update(
                 policy=cast(Policy, serializer.instance), **serializer.validated_data
             )
+
+    def perform_destroy(self, instance: Policy) -> None:
+        policy_delete(policy=instance)
 
 
 NESTED_CHARGES = ("late_cancellation", "no_show")

@@ -3,14 +3,24 @@
 from policies.services.decisions import (
     decide_and_record,
     deposits_release_unpaid,
+    policy_client_view,
     policy_decide,
+    policy_decision_message,
+    policy_terms_sentences,
     policy_terms_snapshot,
 )
-from policies.services.ledger import credit_keep, deposit_mark_paid, fee_mark_paid, fee_waive
+from policies.services.ledger import (
+    credit_keep,
+    deposit_mark_paid,
+    fee_mark_paid,
+    fee_waive,
+    policy_correct_no_show,
+)
 from policies.services.setup import (
     client_flag,
     client_unflag,
     policy_create,
+    policy_delete,
     policy_update,
     policy_validate,
     terms_from_policy,
@@ -25,8 +35,13 @@ __all__ = [
     "deposits_release_unpaid",
     "fee_mark_paid",
     "fee_waive",
+    "policy_client_view",
+    "policy_correct_no_show",
     "policy_create",
     "policy_decide",
+    "policy_decision_message",
+    "policy_delete",
+    "policy_terms_sentences",
     "policy_terms_snapshot",
     "policy_update",
     "policy_validate",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from appointments.models import Appointment, EventKind
-from appointments.services.common import Actor, record_event
+from appointments.services.common import Actor, lock_appointment, record_event
 from policies.engine import NO_POLICY, SNAPSHOT_VERSION, Credit, Facts, Terms
 from policies.models import AppointmentTerms, LedgerEntry, PolicyDecision
 
@@ -27,6 +27,12 @@ def terms_of(row: AppointmentTerms | None) -> Terms:
     if row is None:
         return NO_POLICY
     return Terms.from_snapshot(row.terms, row.version)
+
+
+def agreed_terms(row: AppointmentTerms | None) -> bool:
+    """Whether the client booked under terms (a policy, or credit on the booking), rather
+    than under none: a neutral row only records how the appointment ended."""
+    return row is not None and (terms_of(row) != NO_POLICY or row.deposit_required > ZERO)
 
 
 def neutral_terms_row(appointment: Appointment, *, now: datetime) -> AppointmentTerms:
@@ -54,16 +60,31 @@ def locked_terms(appointment: Appointment, *, now: datetime) -> AppointmentTerms
     return row
 
 
+def locked_money(appointment: Appointment, *, now: datetime) -> AppointmentTerms:
+    """For payments and exceptions, which run outside a status change: the appointment row
+    lock first, then the terms, the order every policy path takes. Locking the terms alone
+    deadlocks against a release (it holds the appointment and waits for the terms, while the
+    payment's ledger row waits on the appointment's key)."""
+    lock_appointment(appointment)
+    return locked_terms(appointment, now=now)
+
+
 def facts_for(
-    appointment: Appointment, row: AppointmentTerms | None, *, credit: Credit | None = None
+    appointment: Appointment,
+    row: AppointmentTerms | None,
+    *,
+    credit: Credit | None = None,
+    language: str | None = None,
 ) -> Facts:
+    """`language`: the sentences' (a page the client switched to another language); by
+    default the client's own, else the business's."""
     tenant = appointment.tenant
     return Facts(
         start=appointment.start,
         price=appointment.price,
         currency=row.currency if row is not None else tenant.currency,
         timezone=appointment.location.timezone,
-        language=appointment.client.language or tenant.language,
+        language=language or appointment.client.language or tenant.language,
         deposit_required=row.deposit_required if row is not None else ZERO,
         deposit_paid=row.deposit_paid if row is not None else ZERO,
         client_reschedules=row.client_reschedules if row is not None else 0,

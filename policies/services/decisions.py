@@ -4,6 +4,7 @@ release of bookings whose deposit was not paid in time."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,19 +31,29 @@ from policies.choices import (
     PaymentMethod,
 )
 from policies.engine import (
+    NO_POLICY,
     SNAPSHOT_VERSION,
     Decision,
+    Requirement,
     Standing,
     decide,
     deposit_due_at,
     deposit_requirement,
+    describe_terms,
 )
 from policies.errors import AlreadyDecided
-from policies.models import AppointmentTerms, ClientFlag, LedgerEntry, PolicyDecision
-from policies.selectors import available_credits, effective_policy, reliability_for
+from policies.models import AppointmentTerms, ClientFlag, LedgerEntry, Policy, PolicyDecision
+from policies.money import format_money
+from policies.selectors import (
+    BookingProbe,
+    available_credits,
+    effective_policy,
+    reliability_for,
+)
 from policies.services.common import (
     ZERO,
     actor_fields,
+    agreed_terms,
     facts_for,
     ledger_entry,
     locked_terms,
@@ -82,22 +93,39 @@ def _status_for(row: AppointmentTerms) -> str:
 
 
 def policy_terms_snapshot(
-    appointment: Appointment, *, actor: Actor | None = None, now: datetime | None = None
+    appointment: Appointment,
+    *,
+    actor: Actor | None = None,
+    now: datetime | None = None,
+    probe: BookingProbe | None = None,
 ) -> AppointmentTerms:
     """Store the terms in force for a new booking, ask for its deposit, and use the client's
     rebooking credit on it. Call it in the booking's transaction; a second call returns the
     stored terms unchanged (what the client agreed to is never rewritten).
 
-    Queries: the existing row, the policy, the insert; the client's standing only when the
-    deposit depends on it; the credits; writes only when there is money to record.
+    `probe`: what the booking already read of the policies (`appointment_book` does, in its
+    validation query); the booking is new, so there is no row to look for either.
+
+    Queries, from a booking with a probe: the policy, the insert; the client's standing only
+    when the deposit depends on it; the deposit's request when there is one; the credits only
+    when the client holds some. No savepoint: the booking's transaction is the unit.
     """
     now = now or timezone.now()
     actor = actor or Actor.system()
-    existing = AppointmentTerms.objects.filter(pk=appointment.pk).first()
-    if existing is not None:
-        return existing
     tenant = appointment.tenant
-    policy = effective_policy(tenant=tenant, service=appointment.service)
+    if probe is None:
+        existing = AppointmentTerms.objects.filter(pk=appointment.pk).first()
+        if existing is not None:
+            return existing
+        policy = effective_policy(tenant=tenant, service=appointment.service)
+        check_credits = True
+    else:
+        policy = (
+            Policy.objects.filter(tenant=tenant, pk=probe.policy_id).first()
+            if probe.policy_id is not None
+            else None
+        )
+        check_credits = probe.has_credit
     terms = terms_from_policy(policy) if policy is not None else terms_of(None)
     standing = Standing()
     if (
@@ -138,7 +166,7 @@ def policy_terms_snapshot(
         created_at=now,
     )
     row.deposit_status = _status_for(row)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         row.save(force_insert=True)
         if requirement.amount:
             ledger_entry(
@@ -150,7 +178,8 @@ def policy_terms_snapshot(
                 now=now,
                 reason=requirement.reason,
             ).save()
-        _use_credits(appointment=appointment, row=row, actor=actor, now=now)
+        if check_credits:
+            _use_credits(appointment=appointment, row=row, actor=actor, now=now)
     return row
 
 
@@ -197,10 +226,106 @@ def _use_credits(
         _event(appointment, record, actor=actor, now=now)
 
 
-def policy_decide(*, appointment: Appointment, action: str, now: datetime) -> Decision:
-    """What `action` would mean now, without writing anything (pages, previews, guards)."""
+def policy_decide(
+    *, appointment: Appointment, action: str, now: datetime, language: str | None = None
+) -> Decision:
+    """What `action` would mean now, without writing anything (pages, previews, guards).
+    `language`: the sentence's, when not the client's own."""
     row = AppointmentTerms.objects.filter(pk=appointment.pk).first()
-    return decide(terms_of(row), facts_for(appointment, row), action, now)
+    return decide(terms_of(row), facts_for(appointment, row, language=language), action, now)
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """What the client's own page says of their terms, in the page's language (one query).
+
+    `terms`: the terms they booked under, as sentences (empty: they agreed to none).
+    `cancel`: what cancelling now would mean ("" without terms: nothing to say).
+    `move`: whether they may move it now, and the sentence that says so or why not.
+    """
+
+    terms: list[str]
+    cancel: str
+    move: Decision
+
+
+def policy_client_view(*, appointment: Appointment, now: datetime, language: str) -> ClientView:
+    row = AppointmentTerms.objects.filter(pk=appointment.pk).first()
+    terms = terms_of(row)
+    facts = facts_for(appointment, row, language=language)
+    agreed = agreed_terms(row)
+    cancel = decide(terms, facts, Action.CANCEL_BY_CLIENT, now).message if agreed else ""
+    move = decide(terms, facts, Action.RESCHEDULE_BY_CLIENT, now)
+    return ClientView(
+        terms=_terms_lines(appointment, row, language=language), cancel=cancel, move=move
+    )
+
+
+def policy_terms_sentences(
+    *, appointment: Appointment, language: str, short: bool = False
+) -> list[str]:
+    """The terms the client booked under, as the sentences a confirmation states (one query;
+    none when they booked under no terms). `short` (an SMS): only the deposit still to pay,
+    the one thing the client must act on."""
+    row = AppointmentTerms.objects.filter(pk=appointment.pk).first()
+    if short:
+        if row is None or row.deposit_status != DepositStatus.PENDING:
+            return []
+        return _terms_lines(appointment, row, language=language)[:1]
+    return _terms_lines(appointment, row, language=language)
+
+
+def terms_sentences_of(
+    appointment: Appointment, row: AppointmentTerms | None, *, language: str
+) -> list[str]:
+    """`policy_terms_sentences` for a terms row already read (no query)."""
+    return _terms_lines(appointment, row, language=language)
+
+
+def _terms_lines(
+    appointment: Appointment, row: AppointmentTerms | None, *, language: str
+) -> list[str]:
+    if row is None:
+        return []
+    terms = terms_of(row)
+    if terms == NO_POLICY:
+        return []
+    lines = describe_terms(
+        terms,
+        price=appointment.price,
+        currency=row.currency,
+        language=language,
+        requirement=Requirement(row.deposit_required, row.deposit_reason),
+    )
+    with translation.override(language):
+        if row.deposit_status == DepositStatus.PAID:
+            lines.append(
+                _("Your %(amount)s deposit is paid.")
+                % {"amount": format_money(row.deposit_paid, row.currency, language)}
+            )
+        elif row.deposit_status == DepositStatus.PENDING and row.deposit_paid > ZERO:
+            lines.append(
+                _("Deposit still to pay: %(amount)s.")
+                % {
+                    "amount": format_money(
+                        row.deposit_required - row.deposit_paid, row.currency, language
+                    )
+                }
+            )
+    return lines
+
+
+def policy_decision_message(*, appointment: Appointment, actions: frozenset[str]) -> str:
+    """What the latest recorded decision among `actions` told the client ("" if none)."""
+    record = (
+        PolicyDecision.objects.filter(
+            tenant_id=appointment.tenant_id, appointment=appointment, action__in=actions
+        )
+        .order_by("-at", "-id")
+        .only("message")
+        .first()
+    )
+    return record.message if record is not None else ""
 
 
 def decide_and_record(
@@ -210,6 +335,7 @@ def decide_and_record(
     actor: Actor,
     now: datetime | None = None,
     note: str = "",
+    decision: Decision | None = None,
 ) -> Decision:
     """Apply the engine to `action` on `appointment` and record it: the decision, its ledger
     entries and an appointment event, in one transaction. A refused decision (a move past
@@ -218,15 +344,26 @@ def decide_and_record(
 
     Call it inside the appointment service's transaction, after its status change, while it
     holds the appointment's row lock.
+
+    `decision`: one `policy_decide` took under the same appointment lock, recorded as it is
+    (a move is decided on the time it leaves, and recorded once it has moved). A move of an
+    appointment booked under no terms records nothing: there is nothing to count it against.
     """
     if action not in RECORDED_ACTIONS:
         raise ValueError(f"decide_and_record does not apply {action!r}.")
     now = now or timezone.now()
     with transaction.atomic():
-        row = locked_terms(appointment, now=now)
+        if action in (Action.RESCHEDULE_BY_CLIENT, Action.RESCHEDULE_BY_STAFF):
+            found = AppointmentTerms.objects.select_for_update().filter(pk=appointment.pk).first()
+            if found is None:
+                return decision or decide(terms_of(None), facts_for(appointment, None), action, now)
+            row = found
+        else:
+            row = locked_terms(appointment, now=now)
         if action in FINAL_ACTIONS and row.outcome != Outcome.OPEN:
             raise AlreadyDecided
-        decision = decide(terms_of(row), facts_for(appointment, row), action, now)
+        if decision is None or decision.action != action:
+            decision = decide(terms_of(row), facts_for(appointment, row), action, now)
         if decision.allowed:
             _record(appointment, row, decision, actor=actor, now=now, note=note)
     return decision
@@ -266,7 +403,7 @@ def _event(
         actor=actor,
         now=now,
         what="decision",
-        reason=record.note,
+        # The status change's own event already says why (the decision keeps it as its note).
         decision=record.pk,
         action=record.action,
         code=record.reason_code,
@@ -285,14 +422,27 @@ def _record(
     actor: Actor,
     now: datetime,
     note: str,
-) -> PolicyDecision:
+) -> PolicyDecision | None:
+    """Write the decision, its ledger entries, the terms row's new state and an event.
+
+    Under no terms at all (booked without a policy or credit) a decision that moves no money
+    only updates the row's outcome (reliability counts it): no decision row, no event, so the
+    history of a business without policies is not filled with "nothing happened".
+    """
     moved = (
         decision.deposit_refunded
         + decision.deposit_kept
         + decision.deposit_credited
         + decision.deposit_applied
     )
-    record = _decision_row(appointment, decision, actor=actor, now=now, amount=moved, note=note)
+    silent = (
+        decision.fee == ZERO and decision.deposit == DepositOutcome.NONE and not agreed_terms(row)
+    )
+    record = (
+        None
+        if silent
+        else _decision_row(appointment, decision, actor=actor, now=now, amount=moved, note=note)
+    )
     amounts: tuple[tuple[str, Decimal, dict[str, Any]], ...] = (
         (EntryKind.FEE_CHARGED, decision.fee, {}),
         # Credit: the deposit is kept, and the same amount is issued as credit.
@@ -349,7 +499,8 @@ def _record(
                 terms_of(row), booked_at=row.created_at, start=appointment.start
             )
     row.save()
-    _event(appointment, record, actor=actor, now=now)
+    if record is not None:
+        _event(appointment, record, actor=actor, now=now)
     return record
 
 

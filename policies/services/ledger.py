@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Appointment
 from appointments.services.common import Actor
-from policies.choices import Action, DepositOutcome, DepositStatus, EntryKind, Reason
+from policies.choices import Action, DepositOutcome, DepositStatus, EntryKind, Outcome, Reason
 from policies.engine import Terms, credit_expiry
 from policies.errors import NothingToDo
 from policies.models import LedgerEntry, PolicyDecision
@@ -28,7 +28,7 @@ from policies.services.common import (
     ZERO,
     actor_fields,
     ledger_entry,
-    locked_terms,
+    locked_money,
     policy_event,
     terms_of,
 )
@@ -75,7 +75,7 @@ def deposit_mark_paid(
     """Record that the client paid the appointment's outstanding deposit."""
     now = now or timezone.now()
     with transaction.atomic():
-        row = locked_terms(appointment, now=now)
+        row = locked_money(appointment, now=now)
         outstanding = row.deposit_required - row.deposit_paid
         if row.deposit_status != DepositStatus.PENDING or outstanding <= ZERO:
             raise NothingToDo(_("No deposit is waiting to be paid for this appointment."))
@@ -122,9 +122,7 @@ def fee_mark_paid(
     """Record that the client paid (part of) the appointment's outstanding fee."""
     now = now or timezone.now()
     with transaction.atomic():
-        row = locked_terms(
-            appointment, now=now
-        )  # serialises payments and waivers of one appointment
+        row = locked_money(appointment, now=now)  # serialises payments and waivers
         outstanding = appointment_fee_outstanding(appointment=appointment)
         if outstanding <= ZERO:
             raise NothingToDo(_("No fee is outstanding for this appointment."))
@@ -180,7 +178,7 @@ def fee_waive(
     reason = _required_reason(reason)
     now = now or timezone.now()
     with transaction.atomic():
-        row = locked_terms(appointment, now=now)
+        row = locked_money(appointment, now=now)
         outstanding = appointment_fee_outstanding(appointment=appointment)
         if outstanding <= ZERO:
             raise NothingToDo(_("No fee is outstanding for this appointment."))
@@ -239,7 +237,7 @@ def credit_keep(
     if days is not None and not 1 <= days <= 365:
         raise ValidationError({"days": [_("Give between 1 and 365 days.")]})
     with transaction.atomic():
-        row = locked_terms(appointment, now=now)
+        row = locked_money(appointment, now=now)
         kept = appointment_kept_not_credited(appointment=appointment)
         if kept <= ZERO:
             raise NothingToDo(_("Nothing was kept of this appointment's deposit."))
@@ -292,3 +290,26 @@ def credit_keep(
             credit_expires_at=expires,
         )
     return record
+
+
+def policy_correct_no_show(
+    *, appointment: Appointment, actor: Actor, reason: str, now: datetime | None = None
+) -> PolicyDecision | None:
+    """An admin corrected a no-show to attended (the client came after all): the appointment
+    counts as attended, and the fee the no-show charged and nobody paid is taken back by a
+    waiver that says so, with the admin's reason (the ledger keeps both entries).
+
+    Call it inside the correction's transaction, with the appointment row locked. Money the
+    no-show already moved (a fee paid, a deposit kept) is left to staff to settle by hand.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = locked_money(appointment, now=now)
+        if row.outcome == Outcome.NO_SHOW:
+            row.outcome = Outcome.ATTENDED
+            row.save(update_fields=["outcome", "updated_at"])
+        if appointment_fee_outstanding(appointment=appointment) <= ZERO:
+            return None
+        with translation.override(_client_language(appointment)):
+            note = _("No-show corrected to attended: %(reason)s") % {"reason": reason.strip()}
+        return fee_waive(appointment=appointment, actor=actor, reason=note, now=now)

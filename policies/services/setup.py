@@ -226,6 +226,13 @@ def policy_update(*, policy: Policy, **fields: Any) -> Policy:
     return _save(policy)
 
 
+def policy_delete(*, policy: Policy) -> None:
+    """Remove a policy: bookings made from then on follow the business's default (a service's
+    own gone) or no policy at all. Appointments already booked keep the terms they were booked
+    under: their terms are a copy, only its link to the policy is cleared."""
+    policy.delete()
+
+
 def client_flag(*, client: Client, actor: Actor, reason: str) -> ClientFlag:
     """Flag a client: they pay the deposit from their next booking on. Needs a written reason."""
     reason = reason.strip()

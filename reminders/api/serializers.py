@@ -12,17 +12,28 @@ from rest_framework import serializers
 
 from appointments.models import Appointment
 from clients.models import Client
-from reminders.models import InboundMessage, OutboundMessage, Purpose, ReminderRule, RuleChannel
+from reminders.models import (
+    Channel,
+    InboundMessage,
+    OutboundMessage,
+    Purpose,
+    ReminderRule,
+    RuleChannel,
+)
 from reminders.services.rules import (
     MAX_OFFSET_MINUTES,
     TEXT_MAX_LENGTH,
     reminder_rule_texts_errors,
 )
+from tenants.api.fields import StrictCharField
 from tenants.api.serializers_base import CachedFieldsMixin
 from tenants.middleware import tenant_of
 
 
 class OutboundMessageSerializer(CachedFieldsMixin, serializers.ModelSerializer[OutboundMessage]):
+    # Blank until the message is planned on a channel (a confirmation waiting for its rule).
+    channel = serializers.ChoiceField(choices=Channel.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = OutboundMessage
         fields = (
@@ -150,7 +161,7 @@ class ReminderRuleInputSerializer(serializers.Serializer[Any]):
 
     offset_required = True  # a new rule needs one; a draft being previewed may not have it yet
 
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     purpose = serializers.ChoiceField(choices=Purpose.choices)
     channel = serializers.ChoiceField(choices=RuleChannel.choices)
     offset_minutes = serializers.IntegerField(

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -42,11 +43,24 @@ class InboxViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[InboundMessage
 
     def get_queryset(self) -> QuerySet[InboundMessage]:
         queryset = InboundMessage.objects.select_related("client")
-        if self.action == "list" and self.request.query_params.get("all") not in {"1", "true"}:
+        if self.action == "list" and not self._all_replies():
             queryset = queryset.filter(
                 outcome=InboundMessage.Outcome.NEEDS_HUMAN, handled_at__isnull=True
             )
         return queryset
+
+    def _all_replies(self) -> bool:
+        """`?all=`: a boolean (1/0, true/false); anything else is a 400, not a silent default."""
+        values = self.request.query_params.getlist("all")
+        if values in ([], [""]):  # empty is omitted, as for every optional query parameter
+            return False
+        field = serializers.BooleanField()
+        try:
+            if len(values) > 1:
+                field.fail("invalid")
+            return bool(field.run_validation(values[0]))
+        except ValidationError as exc:
+            raise ValidationError({"all": exc.detail}) from exc
 
     @extend_schema(
         parameters=[

@@ -12,10 +12,16 @@ from icalendar import Calendar, Event
 
 from appointments.models import Appointment, ServiceMode
 from clients.phones import display_phone
+from policies.choices import Action
+from policies.services import policy_decision_message, policy_terms_sentences
 from reminders.links import link_issue, link_url
 from reminders.models import AccessAction, Channel, MessageKind, OutboundMessage, Purpose
 from reminders.texts import render, rule_text
 
+# The decisions a cancellation notice reports (a release says why the booking was released).
+CANCEL_DECISIONS = frozenset(
+    {Action.CANCEL_BY_CLIENT, Action.CANCEL_BY_STAFF, Action.RELEASE_UNPAID}
+)
 ICS_KINDS = (
     MessageKind.BOOKING_CONFIRMATION,
     MessageKind.RESCHEDULE_NOTICE,
@@ -84,6 +90,25 @@ def _ics(*, appointment: Appointment, kind: str, manage_url: str) -> bytes:
     return calendar.to_ical()
 
 
+def _policy_words(
+    *, message: OutboundMessage, appointment: Appointment, channel: str, language: str
+) -> str:
+    """What the client's terms add to a notice: a booking states them (an SMS only the deposit
+    to pay), a cancellation says what they decided. Read when the message is written, after
+    the change that planned it committed; "" when the client booked under no terms."""
+    if appointment.pk is None:
+        return ""
+    if message.kind == MessageKind.BOOKING_CONFIRMATION:
+        return " ".join(
+            policy_terms_sentences(
+                appointment=appointment, language=language, short=channel == Channel.SMS
+            )
+        )
+    if message.kind == MessageKind.CANCELLATION_NOTICE:
+        return policy_decision_message(appointment=appointment, actions=CANCEL_DECISIONS)
+    return ""
+
+
 def message_content(
     *,
     message: OutboundMessage,
@@ -120,9 +145,16 @@ def message_content(
                 )
     manage_url = links["manage_link"]
     values = _values(appointment=appointment, language=language, links=links)
+    policy = _policy_words(
+        message=message, appointment=appointment, channel=channel, language=language
+    )
     if channel == Channel.SMS:
-        return Content(subject="", text=render(text.sms, values), html="")
+        return Content(
+            subject="", text=" ".join(filter(None, [render(text.sms, values), policy])), html=""
+        )
     body = render(text.body, values)
+    if policy:
+        body = f"{body}\n\n{policy}"
     html = "<br>\n".join(urlize(line, autoescape=True) for line in body.splitlines())
     attachments = []
     if message.kind in ICS_KINDS:

@@ -27,6 +27,9 @@ from appointments.services import Actor, appointment_cancel, appointment_confirm
 from appointments.workflow import OPEN_STATUSES
 from clients.models import Client
 from clients.phones import normalize_phone
+from hooks.services import enqueue_message_failed
+from policies.choices import Action
+from policies.services import policy_decision_message
 from reminders.links import link_issue, link_url
 from reminders.models import (
     AccessAction,
@@ -269,6 +272,12 @@ def sms_reply_receive(
             elif keys[0] in ("passed_on", "not_possible"):
                 keys = _passed_on_keys(values, first=keys[0])
             text = _reply_text(keys, language=language, values=values)
+            if message.outcome == Outcome.CANCELLED and appointment is not None:
+                # What the client's terms decided about this cancellation, in their words.
+                outcome = policy_decision_message(
+                    appointment=appointment, actions=frozenset({Action.CANCEL_BY_CLIENT})
+                )
+                text = " ".join(filter(None, [text, outcome]))
         message.save(update_fields=["appointment", "outcome"])
     return SmsReplyResult(message=message, reply=text)
 
@@ -344,6 +353,8 @@ def _advance(message: OutboundMessage, *, status: str, reason: str, at: datetime
         message.status_reason = reason[:200]
         fields.append("status_reason")
     message.save(update_fields=fields)
+    if status == MessageStatus.FAILED:
+        enqueue_message_failed(message_id=message.pk)  # outbound webhook "message.failed"
     return True
 
 

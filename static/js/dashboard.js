@@ -134,3 +134,38 @@
     else link.click();
   });
 })();
+
+// Selects that act at once (the business switcher): a handler here, not an inline
+// `onchange`, which the Content-Security-Policy refuses.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (select && select.matches && select.matches("select[data-submit-on-change]") && select.form) {
+    select.form.requestSubmit();
+  }
+});
+
+// Fields whose whole value is meant to be copied (a new API key): select it on focus.
+document.addEventListener("focusin", function (event) {
+  var field = event.target;
+  if (field && field.matches && field.matches("input[data-select-on-focus]")) field.select();
+});
+
+// What htmx trigger filters (`every 60s [...]`) would do, without the eval the
+// Content-Security-Policy forbids:
+// - data-poll-pause="<selector>": a timed refresh waits while such an element exists (an
+//   open menu or dialog would be closed under the person's hand);
+// - data-trigger-only="<selector>": only events from matching elements send the request.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var elt = event.detail.elt;
+  if (!elt || !elt.getAttribute) return;
+  var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  var pause = elt.getAttribute("data-poll-pause");
+  if (pause && !trigger && document.querySelector(pause)) {
+    event.preventDefault();  // htmx's polling calls without an event
+    return;
+  }
+  var only = elt.getAttribute("data-trigger-only");
+  if (only && trigger && trigger.target && trigger.target.matches && !trigger.target.matches(only)) {
+    event.preventDefault();
+  }
+});

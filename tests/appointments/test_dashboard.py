@@ -35,9 +35,8 @@ from appointments.services import (
     appointment_mark_no_show,
 )
 from clients.models import Client
-from policies.choices import Action
 from policies.selectors import appointment_fee_outstanding
-from policies.services import decide_and_record, policy_terms_snapshot
+from policies.services import policy_terms_snapshot
 from tenants.models import Business, Location, Role
 from tests.conftest import login_member
 from tests.factories import (
@@ -570,11 +569,8 @@ def test_only_owners_and_admins_waive_a_fee_and_only_with_a_reason(
 ) -> None:
     appointment = clinic.book(at(9))
     with scope(tenant=clinic.business):
-        policy_terms_snapshot(appointment, now=BOOKED_AT)
+        # Marking the no-show charges the fee of the terms stored at booking.
         appointment_mark_no_show(appointment=appointment, actor=Actor.system(), now=at(9, 20))
-        decide_and_record(
-            appointment=appointment, action=Action.NO_SHOW, actor=Actor.system(), now=at(9, 20)
-        )
     url = f"/dashboard/appointments/{appointment.pk}/waive-fee/"
     with time_machine.travel(NOW, tick=False):
         login_member(client, clinic.business, Role.RECEPTIONIST)

@@ -257,14 +257,12 @@ def test_a_retried_payment_with_its_idempotency_key_is_recorded_once(desk: Api, 
 
 
 def _no_show_with_fee(shop: Shop) -> Appointment:
-    """A client who did not come to a visit with a 30 € no-show fee (phase 2 wires these two)."""
+    """A client who did not come to a visit with a 30 € no-show fee: marking the no-show
+    decides and records it under the terms stored at booking."""
     appointment = _booked(
         shop, no_show_consequence=Consequence.FIXED_FEE, no_show_fee_amount=Decimal("30")
     )
     appointment_mark_no_show(appointment=appointment, actor=Actor.system(), now=MONDAY_10)
-    decide_and_record(
-        appointment=appointment, action=Action.NO_SHOW, actor=Actor.system(), now=MONDAY_10
-    )
     return appointment
 
 
@@ -462,3 +460,65 @@ def test_any_policy_body_gets_a_clear_answer_never_a_500(admin: Api, body: dict[
     if response.status_code == 400:
         assert response.json()["code"] == "invalid" and response.json()["errors"]
         assert before == 0
+
+
+def test_an_admin_deletes_a_policy_and_booked_terms_stay(admin: Api, desk: Api, shop: Shop) -> None:
+    appointment = _booked(shop)
+    policy = Policy.objects.get(tenant=shop.business)
+    url = f"policies/{policy.pk}/"
+    assert desk.send("delete", url).status_code == 403
+    assert admin.send("delete", url).status_code == 204
+    assert not Policy.objects.filter(pk=policy.pk).exists()
+    body = admin.get(f"appointments/{appointment.pk}/policy/").json()
+    assert (body["policy"], body["deposit"]["amount_required"]) == (None, "20.00")
+    assert body["terms"]["deposit_amount"] == "20.00"
+
+
+# --- Cancelling through the API -------------------------------------------------------------
+
+
+def _late_fee_policy(shop: Shop) -> None:
+    policy_create(
+        tenant=shop.business,
+        cancellation_window_hours=48,
+        late_cancellation_consequence=Consequence.FIXED_FEE,
+        late_cancellation_fee_amount=Decimal("15.00"),
+    )
+
+
+def test_a_client_cancellation_entered_through_the_api_is_judged_by_the_terms(
+    desk: Api, shop: Shop, time_machine: TimeMachineFixture
+) -> None:
+    _late_fee_policy(shop)
+    appointment = shop.book()  # 4 days ahead: the terms (48 h, 15.00 fee) are stored with it
+    time_machine.move_to(MONDAY_10 - timedelta(hours=10), tick=False)
+    response = desk.post(
+        f"appointments/{appointment.pk}/cancel/", {"by": "client", "reason": "Flu"}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    fees = LedgerEntry.objects.filter(appointment=appointment, kind="fee_charged")
+    assert [entry.amount for entry in fees] == [Decimal("15.00")]
+    decision = desk.get(f"appointments/{appointment.pk}/policy/").json()["decisions"][0]
+    assert decision["action"] == Action.CANCEL_BY_CLIENT and decision["late"] is True
+
+
+def test_a_staff_cancellation_through_the_api_never_charges(
+    desk: Api, shop: Shop, time_machine: TimeMachineFixture
+) -> None:
+    _late_fee_policy(shop)
+    appointment = shop.book()
+    time_machine.move_to(MONDAY_10 - timedelta(hours=10), tick=False)
+    response = desk.post(f"appointments/{appointment.pk}/cancel/", {"reason": "Staff ill"})
+    assert response.status_code == 200, response.content
+    assert not LedgerEntry.objects.filter(appointment=appointment, kind="fee_charged").exists()
+
+
+def test_cancelling_on_behalf_of_nobody_known_is_refused_and_changes_nothing(
+    desk: Api, shop: Shop
+) -> None:
+    appointment = shop.book()
+    response = desk.post(f"appointments/{appointment.pk}/cancel/", {"by": "the cat"})
+    assert response.status_code == 400 and "by" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled"

@@ -123,3 +123,41 @@ def test_a_payment_racing_the_release_either_pays_or_releases_never_both(shop: S
         assert paid == 0
     else:
         assert results[0] == [] and paid == 1
+
+
+def test_a_client_s_cancel_racing_a_no_show_and_a_payment_settles_once(shop: Shop) -> None:
+    """Through the appointment services, as the channels call them: the status change and
+    its decision are one, so whichever wins, the other is refused and money moves once."""
+    from appointments.errors import InvalidTransition
+    from appointments.services import appointment_cancel, appointment_mark_no_show
+
+    appointment = _unpaid(shop)
+    deposit_mark_paid(appointment=appointment, actor=Actor.system(), method="cash", now=NOW)
+    moment = MONDAY_10 + timedelta(minutes=5)
+
+    def work(i: int) -> Any:
+        if i % 3 == 0:
+            return appointment_cancel(
+                appointment=appointment, actor=Actor.client("sms"), now=moment
+            )
+        if i % 3 == 1:
+            return appointment_mark_no_show(
+                appointment=appointment, actor=Actor.api_key("desk"), now=moment
+            )
+        return deposit_mark_paid(
+            appointment=appointment, actor=Actor.system(), method="cash", now=moment
+        )
+
+    results = _race(shop.business, work, threads=6)
+    outcomes = _outcomes(results)
+    assert outcomes["Appointment"] == 1, results  # one status change won
+    assert outcomes["InvalidTransition"] == 3 and outcomes["NothingToDo"] == 2, results
+    assert not [
+        r
+        for r in results
+        if isinstance(r, Exception) and not isinstance(r, InvalidTransition | NothingToDo)
+    ]
+    with scopes_disabled():
+        final = PolicyDecision.objects.filter(appointment=appointment)
+        assert final.count() == 1
+        assert LedgerEntry.objects.filter(kind=EntryKind.DEPOSIT_PAID).count() == 1

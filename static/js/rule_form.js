@@ -1,0 +1,29 @@
+// Live preview: the same POST as the "Preview" button, answered with the preview alone,
+// a moment after each change. Without JavaScript the button posts the whole form.
+(function () {
+  var form = document.getElementById("rule-form");
+  if (!form || !window.fetch || !window.FormData) return;
+  var timer = null, sent = 0;
+  function refresh() {
+    var data = new FormData(form);
+    data.set("action", "preview");
+    var mine = ++sent, headers = {};
+    headers[form.dataset.partialHeader] = "1";
+    // form.action would be the buttons named "action": the page posts to its own URL.
+    fetch(window.location.href, {method: "POST", body: data, headers: headers, credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null || mine !== sent) return;
+        var current = document.getElementById("rule-preview");
+        var box = document.createElement("div");
+        box.innerHTML = html;
+        if (current && box.firstElementChild) current.replaceWith(box.firstElementChild);
+      })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+  form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(refresh, 100); });
+  document.getElementById("preview-button").addEventListener("click", function (event) {
+    event.preventDefault(); clearTimeout(timer); refresh();
+  });
+})();
