@@ -13,7 +13,9 @@ and `median_ms`, the targets it is held to and a boolean `ok`:
   an outbox of 1,000,000 future ones, with the EXPLAIN ANALYZE of its due query;
 - `reminder_dispatch`: 50,000 due SMS reminders (`--messages`) through Redis, the worker as
   it ships and the real Twilio backend against a fake Twilio answering in 50 ms: messages
-  per minute, duplicates, lost.
+  per minute, duplicates, lost;
+- `report_month`: one business's monthly report among 1,000,000 appointments of 100
+  businesses (its own seed, kept), with its query count.
 
 The benchmarks use their own database (BENCH_DATABASE_URL, by default
 postgres://postgres@127.0.0.1:5432/puntual_bench), created and seeded on the first run: one

@@ -28,6 +28,7 @@ NAMES = (
     "reminder_due_scan",
     "reminder_dispatch",
     "day_view",
+    "report_month",
 )
 
 
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.reminder_dispatch import reminder_dispatch
     from benchmarks.reminder_due_scan import reminder_due_scan
     from benchmarks.report import emit
+    from benchmarks.report_month import report_month
 
     server = ServerConfig(
         workers=args.workers, worker_class=args.worker_class, threads=args.threads
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "reminder_due_scan": lambda: reminder_due_scan(seed, n=args.ticks, warmup=3),
         "reminder_dispatch": lambda: reminder_dispatch(seed, messages=args.messages),
         "day_view": lambda: day_view(n=args.runs, warmup=3),
+        "report_month": lambda: report_month(n=args.runs, warmup=3),
     }
     crashed = missed = 0
     for name in NAMES:

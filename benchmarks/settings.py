@@ -44,3 +44,11 @@ LOGGING = {
         "benchmarks": {"level": "INFO"},
     },
 }
+
+# booking_http's 16 clients share one key and one address at well over the deployed limits:
+# they are counted as in production (one Redis round trip per request) but never refused.
+PUNTUAL_RATE_LIMIT_REDIS_URL = CELERY_BROKER_URL
+PUNTUAL_RATE_LIMITS = {
+    name: (1_000_000_000, window)
+    for name, (_limit, window) in PUNTUAL_RATE_LIMITS.items()  # noqa: F405
+}
