@@ -28,6 +28,8 @@ class Client(TenantOwnedModel):
     # address until someone corrects it (the same address may work for another business).
     email_bounced_at = models.DateTimeField(_("email bounced at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Set when an admin erased the client's personal data (the appointments stay, anonymous).
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("client")
@@ -49,3 +51,32 @@ class Client(TenantOwnedModel):
     @property
     def phone_display(self) -> str:
         return display_phone(self.phone)
+
+
+class ClientEventKind(models.TextChoices):
+    EXPORTED = "exported", _("Data exported")
+    ERASED = "erased", _("Data erased")
+
+
+class ClientEvent(TenantOwnedModel):
+    """Something done to a client's personal data: who, when, through which channel."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=16, choices=ClientEventKind.choices)
+    actor_type = models.CharField(_("actor"), max_length=8)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(_("channel"), max_length=16)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("client event")
+        verbose_name_plural = _("client events")
+        ordering = ("at", "id")
+        indexes = [models.Index(fields=["tenant", "client", "at"], name="client_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} · {self.kind} · {self.at:%Y-%m-%d %H:%M}"

@@ -16,7 +16,18 @@ from django.db import models
 from django_scopes import scope
 from django_scopes.manager import DisabledQuerySet
 
-PUNTUAL_APPS = frozenset({"tenants", "clients", "appointments", "reminders", "policies"})
+PUNTUAL_APPS = frozenset(
+    {
+        "tenants",
+        "clients",
+        "appointments",
+        "reminders",
+        "policies",
+        "reports",
+        "selfservice",
+        "hooks",
+    }
+)
 
 GLOBAL_MODELS: dict[str, str] = {
     "tenants.User": "one person may work for several businesses",
@@ -62,22 +73,37 @@ def tenancy_problems(model: type[models.Model]) -> list[str]:
     if not isinstance(queryset, DisabledQuerySet):
         problems.append(f"{label}'s default manager is not scoped by tenant (ScopedManager).")
 
+    # Uniqueness is per business when it includes the tenant, or a foreign key to another
+    # business-owned row (one appointment's survey, one endpoint's deliveries): that row
+    # belongs to one business, so no value can collide with, or reveal, another business's.
+    pinned = {"tenant", "tenant_id"} | {
+        name
+        for f in model._meta.local_fields
+        if f.is_relation and _tenant_owned(f.related_model)
+        for name in (f.name, f.attname)
+    }
     for f in model._meta.local_fields:
-        if f.unique and not f.primary_key and f.name != "tenant":
+        if f.unique and not f.primary_key and f.name not in pinned:
             problems.append(
                 f"{label}.{f.name} is unique across businesses; make it unique per tenant."
             )
     for together in model._meta.unique_together:
-        if "tenant" not in together:
+        if not pinned & set(together):
             problems.append(f"{label} unique_together {together} does not include the tenant.")
     for constraint in model._meta.constraints:
-        if isinstance(constraint, models.UniqueConstraint):
-            names = set(constraint.fields)
-            if "tenant" not in names and "tenant_id" not in names:
-                problems.append(
-                    f"{label} constraint {constraint.name} does not include the tenant."
-                )
+        if isinstance(constraint, models.UniqueConstraint) and not pinned & set(constraint.fields):
+            problems.append(f"{label} constraint {constraint.name} does not include the tenant.")
     return problems
+
+
+def _tenant_owned(model: Any) -> bool:
+    if model is None or isinstance(model, str):
+        return False
+    try:
+        field = model._meta.get_field("tenant")
+    except Exception:  # FieldDoesNotExist: a global model
+        return False
+    return bool(field.is_relation and field.related_model._meta.label == "tenants.Business")
 
 
 @checks.register(checks.Tags.models)

@@ -60,3 +60,33 @@ def validate_sms_sender(value: str) -> None:
                 " number in international format, such as +34911234567."
             )
         )
+
+
+# The first segment of every path Puntual serves itself: a business with one of these slugs
+# would have its clients' pages (/<slug>/book/, /<slug>/a/<token>/) shadowed by Puntual's own
+# (tests/tenants/test_reserved_slugs.py checks the list against the URLconf).
+RESERVED_SLUGS = frozenset(
+    {
+        "accounts",
+        "admin",
+        "api",
+        "dashboard",
+        "healthz",
+        "i18n",
+        "media",
+        "reports",
+        "settings",
+        "static",
+        "switch-business",
+        "webhooks",
+    }
+)
+
+
+def validate_business_slug(value: str) -> None:
+    if value.lower() in RESERVED_SLUGS:
+        raise ValidationError(
+            _("“%(value)s” is reserved by Puntual; choose another address."),
+            params={"value": value},
+            code="reserved",
+        )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from tenants.fields import (
+    validate_business_slug,
     validate_country,
     validate_currency,
     validate_sms_sender,
@@ -87,7 +88,9 @@ class Business(models.Model):
     """The tenant. Everything a business owns points here through a `tenant` foreign key."""
 
     name = models.CharField(_("name"), max_length=200)
-    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    slug = models.SlugField(
+        _("slug"), max_length=60, unique=True, validators=[validate_business_slug]
+    )
     timezone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Madrid", validators=[validate_timezone]
     )

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from hooks.urls_settings import urlpatterns as webhook_urls
 from tenants.settings_views import business, policies, reminders, scheduling, team
 
 app_name = "settings"
@@ -36,4 +37,5 @@ urlpatterns = [
     path("api-keys/", team.api_keys, name="api_keys"),
     path("api-keys/new/", team.api_key_new, name="api_key_new"),
     path("api-keys/<int:pk>/revoke/", team.api_key_revoke_view, name="api_key_revoke"),
+    *webhook_urls,
 ]

@@ -3,18 +3,30 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from appointments.api.views import api_actor
 from clients.models import Client
+from clients.privacy import AlreadyErased, client_erase, client_export
 from clients.services import client_create, client_update
-from tenants.api.permissions import FrontDeskWrites
+from tenants.api.exceptions import Conflict
+from tenants.api.fields import StrictStringsMixin
+from tenants.api.permissions import AdminOnly, FrontDeskWrites
 from tenants.middleware import tenant_of
 
 
-class ClientSerializer(serializers.ModelSerializer[Client]):
+class ClientAlreadyErased(Conflict):
+    default_code = "already_erased"
+    default_detail = _("This client's data was already erased.")
+
+
+class ClientSerializer(StrictStringsMixin, serializers.ModelSerializer[Client]):
     class Meta:
         model = Client
         fields = (
@@ -27,8 +39,9 @@ class ClientSerializer(serializers.ModelSerializer[Client]):
             "sms_consent",
             "email_consent",
             "created_at",
+            "erased_at",
         )
-        read_only_fields = ("created_at",)
+        read_only_fields = ("created_at", "erased_at")
         # Uniqueness per business is checked by the service (with the business's phone region).
         validators: list[Any] = []
         extra_kwargs = {"phone": {"max_length": 40, "validators": []}, "email": {"validators": []}}
@@ -66,3 +79,24 @@ class ClientViewSet(viewsets.ModelViewSet[Client]):
         serializer.instance = client_update(
             client=cast(Client, serializer.instance), **serializer.validated_data
         )
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"], permission_classes=[AdminOnly])
+    def export(self, request: Request, pk: int) -> Response:
+        """Everything held about the client (JSON): contact, appointments with their events,
+        messages sent and received, ledger. Admins only; the export is recorded."""
+        client = self.get_object()
+        data = client_export(client=client, actor=api_actor(request), now=timezone.now())
+        return Response(data, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses=ClientSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[AdminOnly])
+    def erase(self, request: Request, pk: int) -> Response:
+        """Anonymise the client (appointments kept for statistics, future ones cancelled).
+        Admins only; recorded. 409 `already_erased` the second time."""
+        client = self.get_object()
+        try:
+            client = client_erase(client=client, actor=api_actor(request), now=timezone.now())
+        except AlreadyErased as exc:
+            raise ClientAlreadyErased from exc
+        return Response(ClientSerializer(client).data, status=status.HTTP_200_OK)

@@ -57,10 +57,22 @@ if urlsplit(CELERY_BROKER_URL).scheme not in {"redis", "rediss"}:
         "CELERY_BROKER_URL must be a redis:// or rediss:// URL in production."
     )
 
+# Rate limit counters shared by every web process: Redis (the broker's unless told otherwise).
+PUNTUAL_RATE_LIMIT_REDIS_URL = env("PUNTUAL_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
+if urlsplit(PUNTUAL_RATE_LIMIT_REDIS_URL).scheme not in {"redis", "rediss"}:
+    raise ImproperlyConfigured("PUNTUAL_RATE_LIMIT_REDIS_URL must be a redis:// URL in production.")
+
 if SMS_BACKEND.endswith("TwilioSMSBackend") and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured(
         "The Twilio SMS backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
     )
+
+# Webhooks never go to this machine or plain http in production, whatever the environment says.
+if env.bool("PUNTUAL_WEBHOOKS_ALLOW_LOCALHOST", default=False):
+    raise ImproperlyConfigured(
+        "PUNTUAL_WEBHOOKS_ALLOW_LOCALHOST is for development and tests only."
+    )
+PUNTUAL_WEBHOOKS_ALLOW_LOCALHOST = False
 
 if TWILIO_API_BASE_URL:
     raise ImproperlyConfigured("TWILIO_API_BASE_URL is for tests and benchmarks only.")
@@ -72,6 +84,9 @@ STORAGES = {
 
 # HTTPS everywhere; the proxy in front terminates TLS and says so.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The same proxy appends the client's address to X-Forwarded-For: per-address rate limits
+# count clients, not the proxy (which would put every client in one bucket).
+PUNTUAL_TRUSTED_PROXIES = env.int("PUNTUAL_TRUSTED_PROXIES", default=1)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -24,3 +25,23 @@ class AwareDateTimeField(serializers.DateTimeField):
                 self.fail("naive")
         result: datetime = super().to_internal_value(value)
         return result
+
+
+class StrictCharField(serializers.CharField):
+    """A string that must be given as a JSON string: DRF's CharField turns 0 into "0", which
+    the schema (`type: string`) does not allow and a client sending a number did not mean."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictStringsMixin:
+    """For ModelSerializers: the model's text fields become StrictCharFields."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }

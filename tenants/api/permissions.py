@@ -58,3 +58,13 @@ class AdminWrites(_WritesNeedRank):
     """Everyone reads; admins and owners write (services, staff, hours, locations)."""
 
     min_rank = ROLE_RANK[Role.ADMIN]
+
+
+class AdminOnly(IsBusinessMember):
+    """Admins, owners and admin keys only, even to read (a client's personal data export)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if getattr(request._request, "tenant", None) is None:
+            return False
+        rank = request_rank(request)
+        return rank is not None and rank >= ROLE_RANK[Role.ADMIN]

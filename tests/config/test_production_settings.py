@@ -6,6 +6,7 @@ per process. `check` does not connect to the database, so no server has to be re
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import string
@@ -68,6 +69,9 @@ def test_the_sample_production_environment_passes_the_deploy_checks() -> None:
         pytest.param("CELERY_BROKER_URL", "amqp//nope", id="malformed-broker-url"),
         pytest.param("DJANGO_ALLOWED_HOSTS", "", id="empty-allowed-hosts"),
         pytest.param("DJANGO_ALLOWED_HOSTS", " , ", id="allowed-hosts-without-a-host"),
+        pytest.param(
+            "PUNTUAL_RATE_LIMIT_REDIS_URL", "memcached://x", id="rate-limits-not-in-redis"
+        ),
     ],
 )
 def test_a_missing_or_malformed_variable_stops_the_start_and_names_it(
@@ -83,3 +87,60 @@ def test_a_missing_or_malformed_variable_stops_the_start_and_names_it(
 
     assert result.returncode != 0, result.stdout
     assert variable in result.stderr
+
+
+def _production_settings(env: dict[str, str]) -> dict[str, object]:
+    """The production settings' security values, read by a fresh interpreter."""
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "names = ['SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_SSL_REDIRECT',"
+        " 'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_HTTPONLY', 'CSRF_COOKIE_SECURE',"
+        " 'SECURE_CONTENT_TYPE_NOSNIFF', 'X_FRAME_OPTIONS', 'SECURE_PROXY_SSL_HEADER',"
+        " 'SESSION_COOKIE_AGE', 'PUNTUAL_SESSION_ABSOLUTE_TIMEOUT', 'PUNTUAL_RATE_LIMIT_REDIS_URL',"
+        " 'PUNTUAL_CONTENT_SECURITY_POLICY', 'MIDDLEWARE', 'PUNTUAL_TRUSTED_PROXIES'];"
+        " print(json.dumps({n: getattr(settings, n) for n in names}))"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.production"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    values: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return values
+
+
+def test_production_sends_cookies_over_https_only_with_hsts() -> None:
+    values = _production_settings(_sample_production_env())
+
+    assert values["SECURE_HSTS_SECONDS"] == 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+    assert values["SESSION_COOKIE_AGE"] == values["PUNTUAL_SESSION_ABSOLUTE_TIMEOUT"]
+    policy = values["PUNTUAL_CONTENT_SECURITY_POLICY"]
+    assert isinstance(policy, dict)
+    assert policy["script-src"] == ["'self'"] and policy["frame-ancestors"] == ["'none'"]
+    middleware = values["MIDDLEWARE"]
+    assert isinstance(middleware, list)
+    for name in (
+        "tenants.security.SessionTimeoutMiddleware",
+        "tenants.security.ApiRateLimitMiddleware",
+        "tenants.security.SecurityHeadersMiddleware",
+    ):
+        assert name in middleware
+
+
+def test_production_counts_rate_limits_in_the_brokers_redis_by_default() -> None:
+    values = _production_settings(_sample_production_env())
+
+    assert values["PUNTUAL_RATE_LIMIT_REDIS_URL"] == "redis://127.0.0.1:6379/0"
+    # Behind the TLS proxy production assumes: clients are told apart by X-Forwarded-For.
+    assert values["PUNTUAL_TRUSTED_PROXIES"] == 1

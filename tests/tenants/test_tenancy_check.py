@@ -97,6 +97,28 @@ def test_it_catches_uniqueness_that_spans_businesses() -> None:
 
 
 @isolate_apps("tenants")
+def test_uniqueness_pinned_by_another_business_row_is_per_business() -> None:
+    class Survey(TenantOwnedModel):
+        appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE)
+        user = models.OneToOneField("tenants.User", on_delete=models.CASCADE)
+        token = models.CharField(max_length=10)
+
+        class Meta:
+            app_label = "tenants"
+            constraints = [
+                models.UniqueConstraint(fields=["appointment", "token"], name="survey_token"),
+                models.UniqueConstraint(fields=["user", "token"], name="survey_user_token"),
+            ]
+
+    problems = tenancy_problems(Survey)
+    # An appointment belongs to one business: unique per appointment is unique per business.
+    assert not any("appointment" in p or "survey_token " in p for p in problems), problems
+    # A user is global (one person, several businesses): that uniqueness spans businesses.
+    assert "tenants.Survey.user is unique across businesses; make it unique per tenant." in problems
+    assert "tenants.Survey constraint survey_user_token does not include the tenant." in problems
+
+
+@isolate_apps("tenants")
 def test_a_correct_tenant_owned_model_has_no_problems() -> None:
     class Tag(TenantOwnedModel):
         name = models.CharField(max_length=10)
