@@ -1,7 +1,7 @@
 """`/api/v1/`: one router for every resource of the API."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
@@ -14,6 +14,7 @@ from appointments.api.views import (
     WorkingHoursViewSet,
 )
 from clients.api.views import ClientViewSet
+from hooks.api.views import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from policies.api.views import (
     ClientDepositFlagView,
     ClientLedgerView,
@@ -25,6 +26,8 @@ from policies.api.views import (
     appointment_waive_fee,
 )
 from reminders.api.views import InboxViewSet, ReminderRuleViewSet
+from reports.api.views import ReportView
+from selfservice.api.views import WaitlistViewSet
 from tenants.api.views import CurrentBusinessView, LocationViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -39,15 +42,18 @@ router.register("inbox", InboxViewSet, basename="inbox")
 router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
 router.register("policies", PolicyViewSet, basename="policy")
 router.register("reliability", ReliabilityViewSet, basename="reliability")
+router.register("waitlist", WaitlistViewSet, basename="waitlist")
+router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("reports/", ReportView.as_view(), name="reports"),
     # The schema describes the API, not any business's data: integrators read it without a key.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
         name="docs",
     ),
     # Policies' views of appointments and clients (the policies app owns them).
@@ -72,6 +78,11 @@ urlpatterns = [
         "clients/<int:pk>/deposit-flag/",
         ClientDepositFlagView.as_view(),
         name="client-deposit-flag",
+    ),
+    path(
+        "webhook-endpoints/<int:pk>/deliveries/",
+        WebhookDeliveryViewSet.as_view({"get": "list"}),
+        name="webhook-endpoint-deliveries",
     ),
     *router.urls,
 ]

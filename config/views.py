@@ -8,9 +8,11 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.defaults import page_not_found
+from rest_framework.exceptions import NotFound
 
 from config.celery import app as celery_app
 
@@ -92,3 +94,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if healthy else "error", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for URLs no route matches: the API's error shape under /api/, the HTML page elsewhere
+    (an API id that is not a number, say, never reaches a view to be answered as JSON)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "detail": str(NotFound.default_detail)}, status=404
+        )
+    return page_not_found(request, exception)

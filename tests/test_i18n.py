@@ -19,7 +19,18 @@ from tests.conftest import login_member
 
 ROOT = Path(settings.BASE_DIR)
 CATALOGUE = ROOT / "locale" / "es" / "LC_MESSAGES" / "django.po"
-SOURCE_DIRS = ["config", "tenants", "appointments", "clients", "reminders", "policies", "templates"]
+SOURCE_DIRS = [
+    "config",
+    "tenants",
+    "appointments",
+    "clients",
+    "reminders",
+    "policies",
+    "reports",
+    "selfservice",
+    "hooks",
+    "templates",
+]
 
 TEMPLATE_STRING = re.compile(r"""{%\s*(?:translate|trans)\s+(["'])(.+?)\1""")
 BLOCK_STRING = re.compile(

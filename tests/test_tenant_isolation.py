@@ -26,6 +26,7 @@ from appointments.models import (
 )
 from appointments.services import Actor, appointment_book
 from clients.models import Client as ClientModel
+from hooks.models import WebhookDelivery, WebhookEndpoint
 from policies.models import Policy
 from policies.services import client_flag, policy_terms_snapshot
 from reminders.links import link_issue
@@ -40,6 +41,15 @@ from reminders.models import (
     RuleChannel,
 )
 from reminders.models import Channel as MessageChannel
+from selfservice.models import (
+    FreedSlot,
+    SurveyInvitation,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistSource,
+    hash_token,
+)
+from selfservice.services.waitlist import waitlist_join
 from tenants.models import ApiKey, ApiKeyRole, Business, Location, Membership, Role
 from tenants.services import api_key_create
 from tests.conftest import login_member
@@ -91,6 +101,9 @@ COLLECTIONS = {
     "api/v1/reminder-rules/": None,
     "api/v1/policies/": None,
     "api/v1/reliability/": None,
+    "api/v1/reports/": None,
+    "api/v1/waitlist/": None,
+    "api/v1/webhook-endpoints/": None,
 }
 # Collections whose rows carry the world's marker in a name (proves the list is not just empty).
 NAMED_COLLECTIONS = {
@@ -103,6 +116,17 @@ NAMED_COLLECTIONS = {
     "api/v1/appointments/",
     "api/v1/inbox/",
     "api/v1/reminder-rules/",
+    "api/v1/waitlist/",
+    "api/v1/webhook-endpoints/",
+}
+# API routes for owners, admins and admin keys only, reads included: lower roles get 403
+# before any lookup.
+API_ADMIN_ONLY = {
+    "api/v1/webhook-endpoints/",
+    "api/v1/webhook-endpoints/<int:pk>/",
+    "api/v1/webhook-endpoints/<int:pk>/rotate-secret/",
+    "api/v1/webhook-endpoints/<int:pk>/test/",
+    "api/v1/webhook-endpoints/<int:pk>/deliveries/",
 }
 # One object each: the route, the kind of object its <pk> names, and the methods to try.
 OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -124,6 +148,13 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "api/v1/appointments/<int:pk>/policy/keep-credit/": ("appointment", ("post",)),
     "api/v1/clients/<int:pk>/ledger/": ("client", ("get",)),
     "api/v1/clients/<int:pk>/deposit-flag/": ("client", ("get", "put", "delete")),
+    "api/v1/waitlist/<int:pk>/": ("waitlist_entry", ("get", "delete")),
+    "api/v1/webhook-endpoints/<int:pk>/": ("webhook", ("get", "patch", "delete")),
+    "api/v1/webhook-endpoints/<int:pk>/rotate-secret/": ("webhook", ("post",)),
+    "api/v1/webhook-endpoints/<int:pk>/test/": ("webhook", ("post",)),
+    "api/v1/webhook-endpoints/<int:pk>/deliveries/": ("webhook", ("get",)),
+    "api/v1/clients/<int:pk>/export/": ("client", ("get",)),
+    "api/v1/clients/<int:pk>/erase/": ("client", ("post",)),
     **{
         f"api/v1/appointments/<int:pk>/{action}/": ("appointment", ("post",))
         for action in (
@@ -138,6 +169,12 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
         )
     },
 }
+
+# Refused to every role below admin, even to read, before any lookup (403): a client's
+# personal data, and (above) the webhook endpoints.
+API_ADMIN_ONLY |= {"api/v1/clients/<int:pk>/export/", "api/v1/clients/<int:pk>/erase/"}
+# Refused to providers, who see their own schedule only (403): the business's figures.
+API_REFUSED_TO_PROVIDERS = {"api/v1/reports/"}
 
 
 # Actions of the active business that name other objects only in their body: another
@@ -154,6 +191,16 @@ BODY_ROUTES: dict[str, Any] = {
 # Clients' pages: the business is in the URL, the credential is a link token. Another
 # business's token under a business's slug is unknown there.
 CLIENT_LINKS = {"<slug:business_slug>/a/<str:token>/": ("get", "head", "post")}
+# Self-service pages reached by a link: the token kind (a World attribute) and the methods.
+SELF_SERVICE_LINKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "<slug:business_slug>/book/done/<str:token>/": ("link_token", ("get", "head")),
+    "<slug:business_slug>/book/calendar/<str:token>/": ("link_token", ("get", "head")),
+    "<slug:business_slug>/waitlist/offer/<str:token>/": ("offer_token", ("get", "post")),
+    "<slug:business_slug>/survey/<str:token>/": ("survey_token", ("get", "post")),
+}
+# Self-service pages open to anyone under a business's slug: another business's ids in the
+# query or the form are unknown there (nothing of theirs shown, nothing booked or added).
+SELF_SERVICE_PAGES = {"<slug:business_slug>/book/", "<slug:business_slug>/waitlist/join/"}
 
 
 # The admin's settings pages (browser, owners and admins only). Pages of the active business,
@@ -173,9 +220,16 @@ SETTINGS_PAGES: dict[str, bool] = {
     "settings/policies/new/": False,
     "settings/team/": True,
     "settings/api-keys/": True,
+    "settings/webhooks/": True,
+    "settings/webhooks/new/": False,
 }
 # Writes of the active business that take no id in the URL.
-SETTINGS_POSTS = {"settings/team/invite/", "settings/api-keys/new/"}
+SETTINGS_POSTS = {
+    "settings/team/invite/",
+    "settings/api-keys/new/",
+    # The scheduled report's settings, on the reports page: owners and admins only.
+    "reports/subscriptions/",
+}
 # One object each, with the methods to try and a body that would change it if it were ours.
 SETTINGS_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
     "settings/locations/<int:pk>/": (
@@ -222,6 +276,15 @@ SETTINGS_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
     "settings/team/<int:pk>/deactivate/": ("membership", ("post",), {}),
     "settings/team/<int:pk>/reactivate/": ("membership", ("post",), {}),
     "settings/api-keys/<int:pk>/revoke/": ("api_key", ("post",), {}),
+    "settings/webhooks/<int:pk>/": (
+        "webhook",
+        ("get", "post"),
+        {"url": "https://hooks.example/taken", "events": ["appointment.created"]},
+    ),
+    "settings/webhooks/<int:pk>/rotate-secret/": ("webhook", ("post",), {}),
+    "settings/webhooks/<int:pk>/delete/": ("webhook", ("post",), {}),
+    "settings/webhooks/<int:pk>/test/": ("webhook", ("post",), {}),
+    "settings/webhooks/<int:pk>/deliveries/": ("webhook", ("get",), {}),
 }
 
 
@@ -234,6 +297,11 @@ DASHBOARD_PAGES: dict[str, bool] = {
     "dashboard/clients/": True,
     "dashboard/inbox/": True,
     "dashboard/inbox/count/": False,
+    # The reports page (its filters name the business's locations) and its CSV export.
+    "reports/": True,
+    "reports/export.csv": False,
+    "dashboard/waitlist/": True,
+    "dashboard/surveys/": False,
 }
 # Pages and writes a provider may open (their own schedule): the rest is refused by role.
 DASHBOARD_FOR_PROVIDERS = {"dashboard/", "dashboard/week/", "dashboard/appointments/<int:pk>/"}
@@ -261,13 +329,31 @@ DASHBOARD_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
         {"key": "isolation-key"},
     ),
     "dashboard/appointments/<int:pk>/waive-fee/": ("appointment", ("post",), {"reason": "Taken"}),
+    "dashboard/appointments/<int:pk>/payments/": (
+        "appointment",
+        ("post",),
+        {"payment_for": "deposit", "method": "cash", "reference": "Taken"},
+    ),
+    "dashboard/appointments/<int:pk>/keep-credit/": (
+        "appointment",
+        ("post",),
+        {"reason": "Taken"},
+    ),
     "dashboard/clients/<int:pk>/": ("client", ("get",), {}),
     "dashboard/clients/<int:pk>/notes/": ("client", ("post",), {"notes": "Taken"}),
     "dashboard/inbox/<int:pk>/handled/": ("inbound", ("post",), {}),
     "dashboard/inbox/<int:pk>/confirm/": ("inbound", ("post",), {}),
+    "dashboard/waitlist/<int:pk>/remove/": ("waitlist_entry", ("post",), {}),
+    "dashboard/clients/<int:pk>/export/": ("client", ("post",), {}),
+    "dashboard/clients/<int:pk>/erase/": ("client", ("get", "post"), {"confirm": "yes"}),
 }
 # Refused to receptionists too, by role, before any lookup.
-DASHBOARD_ADMIN_ONLY = {"dashboard/appointments/<int:pk>/waive-fee/"}
+DASHBOARD_ADMIN_ONLY = {
+    "dashboard/appointments/<int:pk>/waive-fee/",
+    "dashboard/appointments/<int:pk>/keep-credit/",
+    "dashboard/clients/<int:pk>/export/",
+    "dashboard/clients/<int:pk>/erase/",
+}
 
 
 # Providers' webhooks: no user, no key; a signature (Twilio) or a shared secret (email).
@@ -295,6 +381,8 @@ def test_every_route_is_in_the_matrix() -> None:
         | set(OBJECTS)
         | set(BODY_ROUTES)
         | set(CLIENT_LINKS)
+        | set(SELF_SERVICE_LINKS)
+        | SELF_SERVICE_PAGES
         | WEBHOOKS
         | set(SETTINGS_PAGES)
         | SETTINGS_POSTS
@@ -383,6 +471,44 @@ class World:
             )
             policy_terms_snapshot(self.appointment, now=NOW)
             client_flag(client=self.client, actor=Actor.system(), reason=f"{marker} flag")
+            self.waitlist_entry = waitlist_join(
+                tenant=self.business,
+                client=self.client,
+                service=self.service,
+                source=WaitlistSource.STAFF,
+                now=NOW,
+            )
+            slot = FreedSlot.objects.create(
+                tenant=self.business,
+                cancelled_appointment=self.appointment,
+                location=self.location,
+                staff=self.staff,
+                service=self.service,
+                start=self.appointment.start,
+                freed_at=NOW,
+            )
+            self.offer_token, self.survey_token = f"{marker}-offer", f"{marker}-survey"
+            WaitlistOffer.objects.create(
+                tenant=self.business,
+                slot=slot,
+                entry=self.waitlist_entry,
+                token_hash=hash_token(self.offer_token),
+                send_at=NOW,
+                expires_at=NOW + timedelta(days=30),
+            )
+            SurveyInvitation.objects.create(
+                tenant=self.business,
+                appointment=self.appointment,
+                token_hash=hash_token(self.survey_token),
+                send_at=NOW,
+            )
+            self.webhook = WebhookEndpoint.objects.create(
+                tenant=self.business,
+                url=f"https://hooks.example/{marker.lower()}",
+                description=f"{marker} hook",
+                events=["appointment.created"],
+                secret=f"whsec_{marker}",
+            )
 
     def id_of(self, kind: str) -> int:
         return int(getattr(self, kind).pk)
@@ -429,7 +555,7 @@ def test_another_business_objects_are_404_for_every_actor(
         # nothing about the id); everything else about a foreign id is "not found".
         refused_by_role = (
             response.status_code == 403
-            and method != "get"
+            and (method != "get" or route in API_ADMIN_ONLY)
             and actor in {"receptionist", "provider"}
         )
         assert response.status_code == 404 or refused_by_role, (method, url, response.status_code)
@@ -452,7 +578,7 @@ def test_anonymous_visitors_get_nothing(
         assert ours.marker.encode() not in response.content
 
 
-@pytest.mark.parametrize("actor", ["owner", "receptionist", "api_key", "other_admin"])
+@pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("route", sorted(COLLECTIONS))
 def test_collections_show_only_the_actors_own_business(
     client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
@@ -471,6 +597,11 @@ def test_collections_show_only_the_actors_own_business(
     response = http.get("/" + route, params, **headers)
     if route == "dashboard/" and actor == "api_key":
         assert response.status_code == 302  # an API key is no browser login
+        return
+    if (route in API_ADMIN_ONLY and actor in {"receptionist", "provider"}) or (
+        route in API_REFUSED_TO_PROVIDERS and actor == "provider"
+    ):
+        assert response.status_code == 403  # refused by role, before any lookup
         return
     assert response.status_code == 200, response.content[:300]
     assert foreign.marker.encode() not in response.content
@@ -679,6 +810,10 @@ def _settings_snapshot(world: World) -> tuple[Any, ...]:
             .values_list("role", "is_active")
             .first(),
             ApiKey.objects.get(pk=world.api_key.pk).revoked_at,
+            WebhookEndpoint.objects.filter(pk=world.webhook.pk)
+            .values_list("url", "secret", "events")
+            .first(),
+            WebhookDelivery.objects.filter(endpoint_id=world.webhook.pk).count(),
         )
 
 
@@ -764,6 +899,7 @@ def _dashboard_snapshot(world: World) -> tuple[Any, ...]:
             OutboundMessage.objects.filter(appointment=appointment).count(),
             ClientModel.objects.get(pk=world.client.pk).notes,
             InboundMessage.objects.get(pk=world.inbound.pk).handled_at,
+            WaitlistEntry.objects.get(pk=world.waitlist_entry.pk).status,
         )
 
 
@@ -835,3 +971,75 @@ def test_the_front_desk_pages_refuse_providers_keys_and_visitors(
             assert response.status_code == 403, (method, url)
         assert f"{ours.marker} client".encode() not in response.content
     assert _dashboard_snapshot(ours) == before
+
+
+def _self_service_snapshot(world: World) -> tuple[Any, ...]:
+    with scope(tenant=world.business):
+        return (
+            Appointment.objects.count(),
+            ClientModel.objects.count(),
+            list(WaitlistEntry.objects.values_list("status", flat=True)),
+            SurveyInvitation.objects.get().answered_at,
+            FreedSlot.objects.get().refilled_by_id,
+        )
+
+
+@pytest.mark.parametrize("actor", [*ACTORS, "anonymous"])
+@pytest.mark.parametrize("route", sorted(SELF_SERVICE_LINKS))
+def test_another_business_self_service_link_under_our_slug_is_404(
+    client: DjangoClient, worlds: tuple[World, World], route: str, actor: str
+) -> None:
+    ours, theirs = worlds
+    http: DjangoClient
+    headers: dict[str, Any]
+    if actor == "anonymous":
+        http, headers, foreign = client, {}, theirs
+    else:
+        http, headers, foreign = _as(actor, client, ours, theirs)
+    own = theirs if foreign is ours else ours
+    kind, methods = SELF_SERVICE_LINKS[route]
+    url = "/" + route.replace("<slug:business_slug>", own.business.slug).replace(
+        "<str:token>", getattr(foreign, kind)
+    )
+    before = _self_service_snapshot(foreign)
+    with time_machine.travel(NOW, tick=False):
+        for method in methods:
+            data = {"rating": "5"} if method == "post" else {}
+            response = getattr(http, method)(url, data, **headers)
+            assert response.status_code == 404, (method, url, response.status_code)
+            assert foreign.marker.encode() not in response.content
+        assert _self_service_snapshot(foreign) == before
+        # The same token under its own business's slug works: the 404 was the tenant check.
+        own_url = url.replace(f"/{own.business.slug}/", f"/{foreign.business.slug}/")
+        assert client.get(own_url).status_code == 200
+
+
+@pytest.mark.parametrize("route", sorted(SELF_SERVICE_PAGES))
+def test_self_service_pages_ignore_another_business_ids(
+    client: DjangoClient, worlds: tuple[World, World], route: str
+) -> None:
+    ours, theirs = worlds
+    url = "/" + route.replace("<slug:business_slug>", ours.business.slug)
+    foreign_ids = {
+        "location": theirs.location.pk,
+        "service": theirs.service.pk,
+        "staff": theirs.staff.pk,
+        "start": "2026-06-01T08:00:00+00:00",
+    }
+    before = _self_service_snapshot(theirs), _self_service_snapshot(ours)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(url, foreign_ids)
+        assert page.status_code in {200, 303}
+        assert theirs.marker.encode() not in page.content
+        form = {
+            **foreign_ids,
+            "name": "Intruder",
+            "phone": "+34600999888",
+            "sms_consent": "on",
+            "accept_terms": "on",
+        }
+        response = client.post(url, form)
+        assert 300 <= response.status_code < 500 and response.status_code != 302
+        assert response.status_code != 201
+        assert theirs.marker.encode() not in response.content
+    assert (_self_service_snapshot(theirs), _self_service_snapshot(ours)) == before

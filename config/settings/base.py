@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "appointments",
     "reminders",
     "policies",
+    "reports",
+    "selfservice",
+    "hooks",
 ]
 
 MIDDLEWARE = [
@@ -50,10 +53,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idle and absolute session timeouts: before anything reads the user's business.
+    "tenants.security.SessionTimeoutMiddleware",
     # Resolves the active business and activates the tenant scope for the whole request.
     "tenants.middleware.TenantMiddleware",
     # After the tenant: the business's language is the default when the user chose none.
     "tenants.middleware.BusinessLocaleMiddleware",
+    # After the key is resolved (per-key counters) and the language chosen (the 429's text).
+    "tenants.security.ApiRateLimitMiddleware",
+    "tenants.security.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -108,6 +116,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Sessions and security headers ---------------------------------------------------------
+# A person is logged out after this long without a request, and this long after logging in
+# however active (a receptionist's working day). Seconds.
+PUNTUAL_SESSION_IDLE_TIMEOUT = env.int("PUNTUAL_SESSION_IDLE_TIMEOUT", default=2 * 3600)
+PUNTUAL_SESSION_ABSOLUTE_TIMEOUT = env.int("PUNTUAL_SESSION_ABSOLUTE_TIMEOUT", default=12 * 3600)
+SESSION_COOKIE_AGE = PUNTUAL_SESSION_ABSOLUTE_TIMEOUT
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # token pages: stricter (tenants.security)
+X_FRAME_OPTIONS = "DENY"
+# Sent on every response by tenants.security.SecurityHeadersMiddleware: no inline script, no
+# <style> element, nothing from another origin, never framed.
+PUNTUAL_CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -197,9 +232,44 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "policies.tasks.release_unpaid_deposits",
         "schedule": 60.0,
     },
+    # Weekly and monthly reports by email, each at its business's local send hour.
+    "send-scheduled-reports": {"task": "reports.tasks.send_scheduled_reports", "schedule": 900.0},
+    # Waitlist offers and post-visit surveys that came due.
+    "send-selfservice-messages": {
+        "task": "selfservice.tasks.send_due_selfservice_messages",
+        "schedule": 60.0,
+    },
+    # Webhook deliveries whose task was lost (broker down, worker killed) are published again.
+    "sweep-webhooks": {"task": "hooks.tasks.sweep_webhooks", "schedule": 60.0},
 }
+# Self-service: how long a waitlist offer stays open, when the survey is asked after the end
+# of an attended appointment, and the public forms' rate limits ((attempts, seconds) per key).
+SELFSERVICE_OFFER_HOURS = env.float("SELFSERVICE_OFFER_HOURS", default=2.0)
+SELFSERVICE_SURVEY_DELAY_MINUTES = env.int("SELFSERVICE_SURVEY_DELAY_MINUTES", default=120)
+SELFSERVICE_RATE_LIMITS = {"ip": (30, 3600), "phone": (5, 3600)}
+
+# Outbound webhooks may target http://localhost: development and tests only (never production).
+PUNTUAL_WEBHOOKS_ALLOW_LOCALHOST = env.bool("PUNTUAL_WEBHOOKS_ALLOW_LOCALHOST", default=False)
 
 # --- REST API -------------------------------------------------------------------------
+# Rate limits (tenants.ratelimit): (requests, window in seconds). Every /api/ request counts
+# against its client address and its key; login attempts against the address and the email.
+PUNTUAL_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "api_key": (env.int("PUNTUAL_RATE_LIMIT_API_KEY_PER_MINUTE", default=600), 60),
+    "api_ip": (env.int("PUNTUAL_RATE_LIMIT_API_IP_PER_MINUTE", default=600), 60),
+    "login": (env.int("PUNTUAL_RATE_LIMIT_LOGIN_PER_15_MINUTES", default=5), 15 * 60),
+    "login_ip": (env.int("PUNTUAL_RATE_LIMIT_LOGIN_IP_PER_15_MINUTES", default=50), 15 * 60),
+}
+# Where the counters live: a Redis URL (shared by every web process), or empty for counters in
+# each process's memory (the embedded setup). Defaults to the broker when that is Redis.
+PUNTUAL_RATE_LIMIT_REDIS_URL = env(
+    "PUNTUAL_RATE_LIMIT_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+# How many proxies in front of Puntual append the client's address to X-Forwarded-For
+# (0: trust only the connection's address).
+PUNTUAL_TRUSTED_PROXIES = env.int("PUNTUAL_TRUSTED_PROXIES", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -212,18 +282,41 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Puntual API",
-    "DESCRIPTION": "Appointments, reminders and policies for one business, authenticated by its API key.",
+    "DESCRIPTION": (
+        "Appointments, reminders and policies for one business, authenticated by its API key"
+        " (`Authorization: Bearer pnt_...`).\n\n"
+        "**Roles.** An admin key does everything; a receptionist key what the front desk does"
+        " (no services, staff, hours, locations, reminder rules, policies, fee exceptions or"
+        " client data export and erasure); a read-only key only reads. Refused: 403.\n\n"
+        "**Lists** page with a cursor: `{next, previous, results}`; `page_size` 1-200 (default"
+        " 50). Follow `next` as given; a made-up cursor is 400 `invalid_cursor`.\n\n"
+        "**Errors** are `{code, detail, errors?}`; `code` is stable (`invalid`, `not_found`,"
+        " `permission_denied`, `slot_taken`, `throttled`, ...), `detail` is translated"
+        " (Accept-Language).\n\n"
+        "**Rate limits** per key and per client address (600 requests a minute by default):"
+        " beyond, 429 `throttled` with `Retry-After` in seconds."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The documentation's JavaScript and CSS come from the installed sidecar, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The API is documented as JSON: integrators send JSON (DRF's form parsers stay for the
+    # browsable forms, but multipart cannot carry nulls or nested objects, so it is not offered).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Every operation declares the errors it can answer, in the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenants.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
         # Fields named "channel" and "language" with other choice sets exist elsewhere.
         "RuleChannelEnum": "reminders.models.RuleChannel",
         "LanguageEnum": LANGUAGES,
+        "WaitlistSourceEnum": "selfservice.models.WaitlistSource",
+        "SourceEnum": "appointments.models.Source",
     },
 }
 

@@ -25,3 +25,11 @@ if env.bool("PUNTUAL_TEST_WORKER", default=False):
     SMS_BACKEND = env("SMS_BACKEND")
     EMAIL_BACKEND = env("EMAIL_BACKEND")
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
+
+# The webhook tests receive deliveries on a local HTTP server (the SSRF tests turn it off).
+PUNTUAL_WEBHOOKS_ALLOW_LOCALHOST = True
+# The suite makes thousands of requests from one address within a minute: the limits are the
+# rate limit tests' to set (tests/security/test_rate_limits.py), with addresses of their own.
+PUNTUAL_RATE_LIMITS = {
+    name: (1_000_000, window) for name, (_limit, window) in PUNTUAL_RATE_LIMITS.items()
+}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it are synchronous and safe, Django just cannot tell.
@@ -16,6 +16,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("PUNTUAL_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+
+# Assertions wait as long as actions do: on a loaded 2-core CI machine an htmx swap that
+# follows a POST (the numbers after a click) can take longer than Playwright's default 5 s.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
