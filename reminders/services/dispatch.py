@@ -34,7 +34,14 @@ from clients.models import Client
 from hooks.services import enqueue_message_failed
 from reminders.channels.email import send_email
 from reminders.channels.sms import TransportError, get_sms_backend
-from reminders.models import Channel, MessageKind, MessageStatus, OutboundMessage, RuleChannel
+from reminders.models import (
+    Channel,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Purpose,
+    RuleChannel,
+)
 from reminders.services.content import Content, message_content
 from reminders.services.inbound import TWILIO_OPTED_OUT, sms_opt_out_record
 
@@ -119,6 +126,8 @@ def _why_not(message: OutboundMessage, now: datetime) -> str:
     if message.rule is not None:
         if not message.rule.is_active:
             return "rule_inactive"
+        if message.rule.purpose == Purpose.SURVEY:
+            return "survey_rule"  # became a survey after this row was planned
         if message.rule.only_if_unconfirmed and appointment.status == AppointmentStatus.CONFIRMED:
             return "confirmed"
     if message.kind == MessageKind.RULE and appointment.start <= message.send_at - timedelta(
