@@ -1,17 +1,21 @@
 """The post-visit survey: one question (1 to 5) and an optional comment, once per attended
-appointment, asked a while after it ends (SELFSERVICE_SURVEY_DELAY_MINUTES, default 120)."""
+appointment, asked a while after it ends.
+
+When, how and in which words are the business's active survey rule's (a reminder rule with
+purpose "survey": its offset counts from the end; at most one is active). No active survey
+rule, no surveys. The reminder planner never plans survey rules: this one does."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
 from appointments.errors import SchedulingError
 from appointments.models import Appointment, AppointmentStatus
+from reminders.models import Purpose, ReminderRule
 from selfservice.models import SurveyInvitation, hash_token, new_token
 
 # Attended appointments that ended longer ago than this get no survey: deploying the feature
@@ -27,38 +31,52 @@ class SurveyClosed(SchedulingError):
     http_status = 409
 
 
-def survey_delay() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "SELFSERVICE_SURVEY_DELAY_MINUTES", 120)))
+def _active_survey_rules(offset_minutes: int | None = None) -> QuerySet[ReminderRule]:
+    rules = ReminderRule.objects.filter(purpose=Purpose.SURVEY, is_active=True)
+    return rules if offset_minutes is None else rules.filter(offset_minutes=offset_minutes)
 
 
 def surveys_plan(*, now: datetime) -> int:
-    """Plan the survey of every attended appointment whose end + delay has come (once each:
-    the invitation is unique per appointment). Returns the number planned."""
-    delay = survey_delay()
+    """Plan the survey of every attended appointment whose end + its business's survey offset
+    has come (once each: the invitation is unique per appointment), with the rule that planned
+    it. Returns the number planned.
+
+    One query per distinct offset in use, not per business: businesses keep the default or a
+    few round numbers, so a tick costs a handful of queries however many businesses there are.
+    """
+    planned = 0
     with scopes_disabled():
-        due = list(
-            Appointment.objects.filter(
-                status=AppointmentStatus.ATTENDED,
-                end__lte=now - delay,
-                end__gte=now - delay - PLAN_LOOKBACK,
-            )
-            .exclude(Exists(SurveyInvitation.objects.filter(appointment=OuterRef("pk"))))
-            .values_list("pk", "tenant_id", "end")[:PLAN_BATCH_SIZE]
-        )
-        SurveyInvitation.objects.bulk_create(
-            [
-                SurveyInvitation(
-                    tenant_id=tenant_id,
-                    appointment_id=pk,
-                    token_hash=hash_token(new_token()),  # the real one is made at sending
-                    send_at=end + delay,
-                    created_at=now,
+        offsets = sorted(set(_active_survey_rules().values_list("offset_minutes", flat=True)))
+        for minutes in offsets:
+            delay = timedelta(minutes=minutes)
+            rule = _active_survey_rules(minutes).filter(tenant_id=OuterRef("tenant_id"))
+            due = list(
+                Appointment.objects.filter(
+                    status=AppointmentStatus.ATTENDED,
+                    end__lte=now - delay,
+                    end__gte=now - delay - PLAN_LOOKBACK,
                 )
-                for pk, tenant_id, end in due
-            ],
-            ignore_conflicts=True,  # a concurrent tick planned the same appointment
-        )
-    return len(due)
+                .filter(Exists(rule))
+                .exclude(Exists(SurveyInvitation.objects.filter(appointment=OuterRef("pk"))))
+                .annotate(rule_id=Subquery(rule.values("pk")[:1]))
+                .values_list("pk", "tenant_id", "end", "rule_id")[:PLAN_BATCH_SIZE]
+            )
+            SurveyInvitation.objects.bulk_create(
+                [
+                    SurveyInvitation(
+                        tenant_id=tenant_id,
+                        appointment_id=pk,
+                        rule_id=rule_id,
+                        token_hash=hash_token(new_token()),  # the real one is made at sending
+                        send_at=end + delay,
+                        created_at=now,
+                    )
+                    for pk, tenant_id, end, rule_id in due
+                ],
+                ignore_conflicts=True,  # a concurrent tick planned the same appointment
+            )
+            planned += len(due)
+    return planned
 
 
 def survey_by_token(*, token: str) -> SurveyInvitation | None:
