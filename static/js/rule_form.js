@@ -7,10 +7,14 @@
   if (!form) return;
   var purpose = form.querySelector("[name=purpose]");
   var offsetLabel = form.querySelector("label[for=id_offset]");
+  var unconfirmed = form.querySelector("[name=only_if_unconfirmed]");
   function relabel() {
     if (!purpose || !offsetLabel) return;
     var after = purpose.value === form.dataset.surveyPurpose;
     offsetLabel.textContent = after ? form.dataset.offsetAfter : form.dataset.offsetBefore;
+    // A survey has nothing to confirm: the box goes, unless ticked (the server then says why).
+    var box = unconfirmed && unconfirmed.closest(".field");
+    if (box) box.style.display = after && !unconfirmed.checked ? "none" : "";
   }
   if (purpose) purpose.addEventListener("change", relabel);
   relabel();
