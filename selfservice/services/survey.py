@@ -7,7 +7,8 @@ rule, no surveys. The reminder planner never plans survey rules: this one does."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import zoneinfo
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy
@@ -15,7 +16,8 @@ from django_scopes import scopes_disabled
 
 from appointments.errors import SchedulingError
 from appointments.models import Appointment, AppointmentStatus
-from reminders.models import Purpose, ReminderRule
+from reminders.models import Purpose, ReminderRule, RuleChannel
+from reminders.services.planning import quiet_hours_adjusted
 from selfservice.models import SurveyInvitation, hash_token, new_token
 
 # Attended appointments that ended longer ago than this get no survey: deploying the feature
@@ -29,6 +31,27 @@ class SurveyClosed(SchedulingError):
     code = "survey_answered"
     default_message = gettext_lazy("Thank you — this survey has already been answered.")
     http_status = 409
+
+
+# No appointment start for a survey to be sent before: inside the quiet hours it waits for
+# their end (quiet_hours_adjusted moves a reminder before them only when the start is near).
+_NO_START = datetime.max.replace(tzinfo=UTC)
+
+
+def _send_at(
+    due: datetime, channel: str, tz_name: str, quiet_start: time, quiet_end: time
+) -> datetime:
+    """When a survey due at `due` goes: as reminders do, an SMS waits out the business's
+    quiet hours (in the location's time zone); an email goes at once."""
+    if channel == RuleChannel.EMAIL:
+        return due
+    return quiet_hours_adjusted(
+        due,
+        appointment_start=_NO_START,
+        tz=zoneinfo.ZoneInfo(tz_name),
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+    )
 
 
 def _active_survey_rules(offset_minutes: int | None = None) -> QuerySet[ReminderRule]:
@@ -58,8 +81,20 @@ def surveys_plan(*, now: datetime) -> int:
                 )
                 .filter(Exists(rule))
                 .exclude(Exists(SurveyInvitation.objects.filter(appointment=OuterRef("pk"))))
-                .annotate(rule_id=Subquery(rule.values("pk")[:1]))
-                .values_list("pk", "tenant_id", "end", "rule_id")[:PLAN_BATCH_SIZE]
+                .annotate(
+                    rule_id=Subquery(rule.values("pk")[:1]),
+                    rule_channel=Subquery(rule.values("channel")[:1]),
+                )
+                .values_list(
+                    "pk",
+                    "tenant_id",
+                    "end",
+                    "rule_id",
+                    "rule_channel",
+                    "location__timezone",
+                    "tenant__sms_quiet_start",
+                    "tenant__sms_quiet_end",
+                )[:PLAN_BATCH_SIZE]
             )
             SurveyInvitation.objects.bulk_create(
                 [
@@ -68,10 +103,10 @@ def surveys_plan(*, now: datetime) -> int:
                         appointment_id=pk,
                         rule_id=rule_id,
                         token_hash=hash_token(new_token()),  # the real one is made at sending
-                        send_at=end + delay,
+                        send_at=_send_at(end + delay, channel, tz_name, quiet_start, quiet_end),
                         created_at=now,
                     )
-                    for pk, tenant_id, end, rule_id in due
+                    for pk, tenant_id, end, rule_id, channel, tz_name, quiet_start, quiet_end in due
                 ],
                 ignore_conflicts=True,  # a concurrent tick planned the same appointment
             )

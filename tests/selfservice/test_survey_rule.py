@@ -31,6 +31,7 @@ from reminders.services.rules import (
 from reminders.texts import default_text
 from selfservice.models import OfferStatus, SurveyInvitation
 from selfservice.services.outgoing import selfservice_send_due
+from selfservice.services.survey import surveys_plan
 from tenants.models import Business
 from tenants.services import business_create
 from tests.factories import BusinessFactory, ClientFactory
@@ -172,6 +173,43 @@ def test_sms_then_email_uses_email_when_sms_is_not_possible(shop: Shop) -> None:
     _visit(shop, sms_consent=False)
     selfservice_send_due(now=END + timedelta(hours=2))
     assert LocmemSMSBackend.outbox == [] and len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "sent_at"),
+    [
+        # 21:30 in Madrid is inside the quiet hours (21:00-08:00): the SMS waits for 08:00.
+        (RuleChannel.SMS_THEN_EMAIL, datetime(2026, 5, 29, 6, 0, tzinfo=UTC)),
+        (RuleChannel.EMAIL, datetime(2026, 5, 28, 19, 30, tzinfo=UTC)),
+    ],
+)
+def test_an_sms_survey_waits_for_the_end_of_the_quiet_hours(
+    shop: Shop, channel: str, sent_at: datetime
+) -> None:
+    _survey_rule(shop, channel=channel, offset_minutes=150)
+    evening = datetime(2026, 5, 28, 16, 30, tzinfo=UTC)  # 18:30 in Madrid, until 19:00
+    with scope(tenant=shop.business):
+        appointment = appointment_book(
+            tenant=shop.business,
+            location=shop.location,
+            staff=shop.ana,
+            service=shop.service,
+            client=ClientFactory(
+                tenant=shop.business, email="olga@example.com", email_consent=True
+            ),
+            start=evening,
+            source=Source.DASHBOARD,
+            actor=Actor.system(),
+            now=NOW,
+        )
+        appointment_mark_attended(
+            appointment=appointment, actor=Actor.system(), now=evening + timedelta(minutes=31)
+        )
+    due = evening + timedelta(minutes=30 + 150)
+    assert surveys_plan(now=due) == 1
+    assert _invitation().send_at == sent_at
+    assert selfservice_send_due(now=sent_at - timedelta(minutes=1))["sent"] == 0
+    assert selfservice_send_due(now=sent_at)["sent"] == 1
 
 
 # --- Texts ---------------------------------------------------------------------------------
