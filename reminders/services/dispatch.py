@@ -124,10 +124,9 @@ def _why_not(message: OutboundMessage, now: datetime) -> str:
             "cancelled" if appointment.status == AppointmentStatus.CANCELLED else "appointment_over"
         )
     if message.rule is not None:
-        if not message.rule.is_active:
+        if not message.rule.is_active or message.rule.purpose == Purpose.SURVEY:
+            # A rule that became a survey after this row was planned is no reminder any more.
             return "rule_inactive"
-        if message.rule.purpose == Purpose.SURVEY:
-            return "survey_rule"  # became a survey after this row was planned
         if message.rule.only_if_unconfirmed and appointment.status == AppointmentStatus.CONFIRMED:
             return "confirmed"
     if message.kind == MessageKind.RULE and appointment.start <= message.send_at - timedelta(

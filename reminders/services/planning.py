@@ -26,7 +26,7 @@ from tenants.models import Business
 
 # Rows a change of time may still move: not claimed yet, or skipped only for reasons tied to
 # the old time or status (or to the rule's being switched off, which can be undone).
-REPLANNABLE_REASONS = ("too_late", "confirmed", "quiet_hours", "rule_inactive", "survey_rule")
+REPLANNABLE_REASONS = ("too_late", "confirmed", "quiet_hours", "rule_inactive")
 # Appointments re-planned per round trip when a rule changes: a business's whole future
 # agenda (thousands of rows) is re-planned in a few statements, never one per row.
 REPLAN_BATCH_SIZE = 500
@@ -143,9 +143,10 @@ def reminder_rule_replan(*, rule: ReminderRule, now: datetime) -> int:
     )
     if rule.purpose == Purpose.SURVEY:
         # Not a reminder: self-service plans surveys in its own outbox. Rows left from when
-        # the rule was a reminder are skipped (and come back if it becomes one again).
+        # the rule was a reminder are skipped as by a rule switched off (the reminder is),
+        # and come back if it becomes a reminder again.
         return rows.filter(status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)).update(
-            status=MessageStatus.SKIPPED, status_reason="survey_rule"
+            status=MessageStatus.SKIPPED, status_reason="rule_inactive"
         )
     if not rule.is_active:
         return rows.filter(status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)).update(

@@ -228,7 +228,9 @@ def test_a_second_take_of_the_same_row_finds_nothing(shop: Shop, twilio: FakeTwi
 def _offers(shop: Shop, *phones: str) -> list[Client]:
     """Clients waiting with `phones`, and the offers a cancellation makes them (not sent yet)."""
     with scope(tenant=shop.business):
-        clients = [ClientFactory(tenant=shop.business, phone=phone) for phone in phones]
+        clients: list[Client] = [
+            ClientFactory(tenant=shop.business, phone=phone) for phone in phones
+        ]
         for client in clients:
             waitlist_join(
                 tenant=shop.business,

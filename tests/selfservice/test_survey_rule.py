@@ -164,7 +164,7 @@ def test_an_email_rule_sends_by_email_to_a_client_who_takes_sms(shop: Shop) -> N
     assert LocmemSMSBackend.outbox == []
     [email] = mail.outbox
     assert email.subject == "Clínica Sonrisa: how was your visit?"
-    assert SURVEY_LINK.search(email.body)
+    assert SURVEY_LINK.search(str(email.body))
     assert _invitation().channel == "email"
 
 
@@ -358,7 +358,7 @@ def test_a_reminder_turned_into_a_survey_skips_what_it_had_planned(shop: Shop) -
     with scope(tenant=shop.business):
         reminder_rule_update(rule=rule, purpose=Purpose.SURVEY, now=NOW)
         row = OutboundMessage.objects.get(rule=rule)
-        assert (row.status, row.status_reason) == (MessageStatus.SKIPPED, "survey_rule")
+        assert (row.status, row.status_reason) == (MessageStatus.SKIPPED, "rule_inactive")
         reminder_rule_update(rule=rule, purpose=Purpose.REMINDER, now=NOW)
         row.refresh_from_db()
         assert row.status == MessageStatus.PENDING
