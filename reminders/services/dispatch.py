@@ -40,6 +40,7 @@ from reminders.models import (
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    Purpose,
     ReminderRule,
     RuleChannel,
 )
@@ -127,7 +128,8 @@ def _why_not(message: OutboundMessage, now: datetime) -> str:
             "cancelled" if appointment.status == AppointmentStatus.CANCELLED else "appointment_over"
         )
     if message.rule is not None:
-        if not message.rule.is_active:
+        if not message.rule.is_active or message.rule.purpose == Purpose.SURVEY:
+            # A rule that became a survey after this row was planned is no reminder any more.
             return "rule_inactive"
         if message.rule.only_if_unconfirmed and appointment.status == AppointmentStatus.CONFIRMED:
             return "confirmed"
