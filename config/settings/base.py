@@ -317,6 +317,13 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": LANGUAGES,
         "WaitlistSourceEnum": "selfservice.models.WaitlistSource",
         "SourceEnum": "appointments.models.Source",
+        "OfferStatusEnum": "selfservice.models.OfferStatus",
+        # A member's role and an API key's role are different choice sets.
+        "MemberRoleEnum": "tenants.models.Role",
+        "ApiKeyRoleEnum": "tenants.models.ApiKeyRole",
+        "MessageStatusEnum": "reminders.models.MessageStatus",
+        "MessageKindEnum": "reminders.models.MessageKind",
+        "MessageChannelEnum": "reminders.models.Channel",
     },
 }
 
