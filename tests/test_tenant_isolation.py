@@ -214,6 +214,10 @@ API_REFUSED_TO_PROVIDERS = {
 }
 
 
+# Writes that give access, refused to every key before any lookup: a person makes them.
+API_REFUSED_TO_KEYS = {"api/v1/team/<int:pk>/reactivate/"}
+
+
 # Actions of the active business that name other objects only in their body: another
 # business's ids there are unknown (400), and nothing of theirs is shown.
 BODY_ROUTES: dict[str, Any] = {
@@ -596,8 +600,10 @@ def test_another_business_objects_are_404_for_every_actor(
             and actor in {"receptionist", "provider"}
         ) or (
             response.status_code == 403
-            and route in API_REFUSED_TO_PROVIDERS
-            and actor == "provider"
+            and (
+                (route in API_REFUSED_TO_PROVIDERS and actor == "provider")
+                or (route in API_REFUSED_TO_KEYS and actor == "api_key")
+            )
         )
         assert response.status_code == 404 or refused_by_role, (method, url, response.status_code)
         assert foreign.marker.encode() not in response.content
