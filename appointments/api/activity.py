@@ -61,7 +61,7 @@ class AppointmentNoteView(_OneAppointment):
 
 
 class AppointmentResendLinkView(_OneAppointment):
-    serializer_class = OutboundMessageSerializer
+    serializer_class: Any = OutboundMessageSerializer
 
     @extend_schema(
         request=None,
@@ -91,7 +91,7 @@ class AppointmentResendLinkView(_OneAppointment):
 
 
 class AppointmentRepliesView(_OneAppointment):
-    serializer_class = InboundMessageSerializer
+    serializer_class: Any = InboundMessageSerializer
 
     @extend_schema(responses=InboundMessageSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:

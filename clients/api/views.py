@@ -52,7 +52,8 @@ class ClientSerializer(StrictStringsMixin, serializers.ModelSerializer[Client]):
 class ClientMessageSerializer(OutboundMessageSerializer):
     """A message sent (or planned) to the client, with the appointment it was about."""
 
-    class Meta(OutboundMessageSerializer.Meta):
+    class Meta:
+        model = OutboundMessage
         fields = (*OutboundMessageSerializer.Meta.fields, "appointment")
         read_only_fields = fields
 
@@ -61,7 +62,7 @@ class ClientViewSet(viewsets.ModelViewSet[Client]):
     lookup_value_converter = "int"
     serializer_class = ClientSerializer
     permission_classes = (FrontDeskWrites,)
-    cursor_ordering = ("name", "id")
+    cursor_ordering: tuple[str, ...] = ("name", "id")
 
     def get_queryset(self) -> QuerySet[Client]:
         return Client.objects.all().order_by("name", "id")

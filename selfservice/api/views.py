@@ -99,7 +99,7 @@ class WaitlistOfferViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def filter_queryset(self, queryset: QuerySet[WaitlistOffer]) -> QuerySet[WaitlistOffer]:
+    def filter_queryset(self, queryset: Any) -> Any:
         if self.action != "list":
             return queryset
         query = WaitlistOfferFilterSerializer(data=self.request.query_params)
@@ -148,7 +148,7 @@ class SurveyResultViewSet(
             queryset = queryset.filter(answered_at__lt=data["to"])
         return queryset
 
-    def filter_queryset(self, queryset: QuerySet[SurveyInvitation]) -> QuerySet[SurveyInvitation]:
+    def filter_queryset(self, queryset: Any) -> Any:
         return self._filtered(queryset) if self.action == "list" else queryset
 
     @extend_schema(parameters=[SurveyFilterSerializer])

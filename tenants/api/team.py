@@ -127,7 +127,7 @@ class TeamMemberViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def filter_queryset(self, queryset: QuerySet[Membership]) -> QuerySet[Membership]:
+    def filter_queryset(self, queryset: Any) -> Any:
         if self.action != "list":
             return queryset
         query = TeamFilterSerializer(data=self.request.query_params)
@@ -226,7 +226,7 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
 
     class Meta:
         model = ApiKey
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "role",
@@ -251,7 +251,7 @@ class NewApiKeySerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = (*ApiKeySerializer.Meta.fields, "key")
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def get_key(self, key: ApiKey) -> str:
         return str(self.context["raw_key"])
@@ -284,7 +284,7 @@ class ApiKeyViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def filter_queryset(self, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+    def filter_queryset(self, queryset: Any) -> Any:
         if self.action != "list":
             return queryset
         query = ApiKeyFilterSerializer(data=self.request.query_params)

@@ -87,7 +87,10 @@ def test_the_idempotent_writes_are_the_documented_ones(client: DjangoClient) -> 
 def test_a_reused_key_is_a_422_as_documented(client: DjangoClient) -> None:
     with time_machine.travel(NOW, tick=False):
         world = World("OURS")
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {world.raw_key}", "HTTP_IDEMPOTENCY_KEY": "same"}
+    auth: dict[str, Any] = {
+        "HTTP_AUTHORIZATION": f"Bearer {world.raw_key}",
+        "HTTP_IDEMPOTENCY_KEY": "same",
+    }
     url = f"/api/v1/appointments/{world.appointment.pk}/"
     first = client.post(url + "confirm/", content_type="application/json", **auth)
     assert first.status_code == 200

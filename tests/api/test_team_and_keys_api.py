@@ -238,7 +238,7 @@ def test_another_business_keys_and_members_are_not_found(
 ) -> None:
     with time_machine.travel(NOW, tick=False):
         theirs = World("THEIRS")
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {world.raw_key}"}
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {world.raw_key}"}
     assert _post(client, f"/api/v1/api-keys/{theirs.api_key.pk}/revoke/", **auth).status_code == 404
     assert client.get(f"/api/v1/team/{theirs.membership.pk}/", **auth).status_code == 404
     with scope(tenant=theirs.business):
