@@ -10,6 +10,7 @@ from appointments.api.activity import (
     AppointmentRepliesView,
     AppointmentResendLinkView,
 )
+from appointments.api.rules import BookingRulesView
 from appointments.api.views import (
     AppointmentViewSet,
     AvailabilityView,
@@ -58,6 +59,7 @@ router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-e
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("booking-rules/", BookingRulesView.as_view(), name="booking-rules"),
     path("reports/", ReportView.as_view(), name="reports"),
     # The schema describes the API, not any business's data: integrators read it without a key.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),

@@ -109,6 +109,7 @@ COLLECTIONS = {
     "api/v1/survey-results/summary/": None,
     "api/v1/team/": None,
     "api/v1/api-keys/": None,
+    "api/v1/booking-rules/": None,
 }
 # Collections whose rows carry the world's marker in a name (proves the list is not just empty).
 NAMED_COLLECTIONS = {

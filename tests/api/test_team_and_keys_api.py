@@ -243,3 +243,72 @@ def test_another_business_keys_and_members_are_not_found(
     assert client.get(f"/api/v1/team/{theirs.membership.pk}/", **auth).status_code == 404
     with scope(tenant=theirs.business):
         assert ApiKey.objects.get(pk=theirs.api_key.pk).revoked_at is None
+
+
+# --- The business's profile and booking rules ---------------------------------------------
+
+
+def test_an_admin_changes_the_business_profile(client: DjangoClient, world: World) -> None:
+    auth = _key(world)
+    response = client.patch(
+        "/api/v1/business/",
+        {"name": "Renamed", "sms_quiet_start": "22:00"},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["name"] == "Renamed" and response.json()["sms_quiet_start"] == "22:00:00"
+    assert response.json()["slug"] == world.business.slug
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"currency": "EURO"}, "currency"),
+        ({"name": "tab\x0bbed"}, "name"),
+        ({"name": ""}, "name"),
+        ({"sms_quiet_start": "25:00"}, "sms_quiet_start"),
+    ],
+)
+def test_a_bad_profile_is_a_400_and_changes_nothing(
+    client: DjangoClient, world: World, body: dict[str, Any], field: str
+) -> None:
+    response = client.patch(
+        "/api/v1/business/", body, content_type="application/json", **_key(world)
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    world.business.refresh_from_db()
+    assert world.business.name == "OURS business"
+
+
+def test_booking_rules_are_read_by_all_and_changed_by_admins(
+    client: DjangoClient, world: World
+) -> None:
+    read = client.get("/api/v1/booking-rules/", **_key(world, ApiKeyRole.READ_ONLY))
+    assert read.status_code == 200 and set(read.json()) == {
+        "min_notice_minutes",
+        "max_advance_days",
+        "slot_step_minutes",
+    }
+    refused = client.patch(
+        "/api/v1/booking-rules/",
+        {"slot_step_minutes": 30},
+        content_type="application/json",
+        **_key(world, ApiKeyRole.RECEPTIONIST),
+    )
+    assert refused.status_code == 403
+    changed = client.patch(
+        "/api/v1/booking-rules/",
+        {"slot_step_minutes": 30},
+        content_type="application/json",
+        **_key(world),
+    )
+    assert changed.status_code == 200 and changed.json()["slot_step_minutes"] == 30
+    assert client.get("/api/v1/booking-rules/", **_key(world)).json() == changed.json()
+    for bad in ({"slot_step_minutes": 1}, {"max_advance_days": 10**9}, {"min_notice_minutes": -1}):
+        response = client.patch(
+            "/api/v1/booking-rules/", bad, content_type="application/json", **_key(world)
+        )
+        assert response.status_code == 400 and set(response.json()["errors"]) == set(bad)

@@ -38,6 +38,8 @@ TEAM_AND_KEYS = {
 # Routes where only owners, admins and admin keys write (receptionists and providers: 403 to
 # every write method, before DRF even looks for a handler).
 ADMIN_ONLY = {
+    "api/v1/business/",
+    "api/v1/booking-rules/",
     "api/v1/locations/",
     "api/v1/locations/<int:pk>/",
     "api/v1/services/",
