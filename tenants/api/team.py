@@ -159,7 +159,7 @@ class TeamMemberViewSet(
                 tenant=tenant_of(request),
                 email=body.validated_data["email"],
                 role=role,
-                invited_by=actor.user,
+                invited_by=actor.user if actor.user_id is not None else None,
             )
         except DjangoValidationError as exc:
             raise _service_errors(exc) from exc
