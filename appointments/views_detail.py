@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -18,8 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appointments.errors import SchedulingError
-from appointments.models import EventKind
-from appointments.services.common import record_event
+from appointments.services import notes as note_services
 from appointments.views import page_context
 from appointments.views_actions import consequence_of, detail_url, triggers
 from appointments.views_common import (
@@ -51,7 +49,6 @@ from policies.services.common import agreed_terms
 from policies.services.decisions import terms_sentences_of
 from reminders.services.resend import message_resend_link
 
-NOTE_MAX = 2000
 REFERENCE_MAX = 200
 
 
@@ -160,24 +157,12 @@ def _back(request: HttpRequest, pk: int, *, message: str = "", error: str = "") 
 def appointment_add_note(request: HttpRequest, pk: int) -> HttpResponse:
     """A note in the appointment's history: who wrote it and when (notes are never edited)."""
     appointment = appointment_of(request, pk)
-    text = request.POST.get("note", "").strip()
-    if not text:
-        return _back(request, pk, error=_("Write the note first."))
-    if len(text) > NOTE_MAX:
-        return _back(
-            request, pk, error=_("Keep the note under %(count)d characters.") % {"count": NOTE_MAX}
+    try:
+        note_services.appointment_add_note(
+            appointment=appointment, actor=actor_of(request), text=request.POST.get("note", "")
         )
-    now = timezone.now()
-    with transaction.atomic():
-        record_event(
-            appointment=appointment,
-            kind=EventKind.NOTE,
-            actor=actor_of(request),
-            at=now,
-            from_status=appointment.status,
-            to_status=appointment.status,
-            reason=text,
-        )
+    except ValidationError as exc:
+        return _back(request, pk, error=_first_error(exc))
     return _back(request, pk, message=_("The note is saved."))
 
 

@@ -5,6 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
+from appointments.api.activity import (
+    AppointmentNoteView,
+    AppointmentRepliesView,
+    AppointmentResendLinkView,
+)
+from appointments.api.rules import BookingRulesView
 from appointments.api.views import (
     AppointmentViewSet,
     AvailabilityView,
@@ -27,7 +33,8 @@ from policies.api.views import (
 )
 from reminders.api.views import InboxViewSet, ReminderRuleViewSet
 from reports.api.views import ReportView
-from selfservice.api.views import WaitlistViewSet
+from selfservice.api.views import SurveyResultViewSet, WaitlistOfferViewSet, WaitlistViewSet
+from tenants.api.team import ApiKeyViewSet, TeamMemberViewSet
 from tenants.api.views import CurrentBusinessView, LocationViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -43,11 +50,16 @@ router.register("reminder-rules", ReminderRuleViewSet, basename="reminder-rule")
 router.register("policies", PolicyViewSet, basename="policy")
 router.register("reliability", ReliabilityViewSet, basename="reliability")
 router.register("waitlist", WaitlistViewSet, basename="waitlist")
+router.register("waitlist-offers", WaitlistOfferViewSet, basename="waitlist-offer")
+router.register("survey-results", SurveyResultViewSet, basename="survey-result")
+router.register("team", TeamMemberViewSet, basename="team-member")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [
     path("business/", CurrentBusinessView.as_view(), name="business"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("booking-rules/", BookingRulesView.as_view(), name="booking-rules"),
     path("reports/", ReportView.as_view(), name="reports"),
     # The schema describes the API, not any business's data: integrators read it without a key.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
@@ -55,6 +67,18 @@ urlpatterns = [
         "docs/",
         SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
         name="docs",
+    ),
+    # An appointment's notes, link sent again, and replies.
+    path("appointments/<int:pk>/notes/", AppointmentNoteView.as_view(), name="appointment-notes"),
+    path(
+        "appointments/<int:pk>/resend-link/",
+        AppointmentResendLinkView.as_view(),
+        name="appointment-resend-link",
+    ),
+    path(
+        "appointments/<int:pk>/replies/",
+        AppointmentRepliesView.as_view(),
+        name="appointment-replies",
     ),
     # Policies' views of appointments and clients (the policies app owns them).
     path("appointments/<int:pk>/policy/", appointment_policy, name="appointment-policy"),

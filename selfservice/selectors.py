@@ -89,3 +89,38 @@ def waiting_entries(tenant: Business) -> QuerySet[WaitlistEntry]:
         .select_related("client", "service", "staff", "location")
         .order_by("created_at", "id")
     )
+
+
+def survey_score_of(rows: QuerySet[SurveyInvitation]) -> Score:
+    """The average rating and the number of answers among `rows` (answered ones only)."""
+    return _score(rows.filter(rating__isnull=False))
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    id: int
+    name: str
+    average: Decimal
+    answers: int
+
+
+def survey_scores_grouped(rows: QuerySet[SurveyInvitation], *, by: str) -> list[GroupScore]:
+    """Scores of the answered `rows` per staff member (`by="staff"`) or per service
+    (`by="service"`), by id (two staff members may share a name), best first."""
+    relation = {"staff": "appointment__staff", "service": "appointment__service"}[by]
+    name = {"staff": "display_name", "service": "name"}[by]
+    grouped = (
+        rows.filter(rating__isnull=False)
+        .values(f"{relation}_id", f"{relation}__{name}")
+        .annotate(average=Avg("rating"), answers=Count("id"))
+        .order_by("-average", f"{relation}__{name}", f"{relation}_id")
+    )
+    return [
+        GroupScore(
+            id=row[f"{relation}_id"],
+            name=row[f"{relation}__{name}"],
+            average=Decimal(str(round(row["average"], 2))),
+            answers=row["answers"],
+        )
+        for row in grouped
+    ]

@@ -104,6 +104,12 @@ COLLECTIONS = {
     "api/v1/reports/": None,
     "api/v1/waitlist/": None,
     "api/v1/webhook-endpoints/": None,
+    "api/v1/waitlist-offers/": None,
+    "api/v1/survey-results/": None,
+    "api/v1/survey-results/summary/": None,
+    "api/v1/team/": None,
+    "api/v1/api-keys/": None,
+    "api/v1/booking-rules/": None,
 }
 # Collections whose rows carry the world's marker in a name (proves the list is not just empty).
 NAMED_COLLECTIONS = {
@@ -118,6 +124,10 @@ NAMED_COLLECTIONS = {
     "api/v1/reminder-rules/",
     "api/v1/waitlist/",
     "api/v1/webhook-endpoints/",
+    "api/v1/waitlist-offers/",
+    "api/v1/survey-results/",
+    "api/v1/team/",
+    "api/v1/api-keys/",
 }
 # API routes for owners, admins and admin keys only, reads included: lower roles get 403
 # before any lookup.
@@ -127,6 +137,15 @@ API_ADMIN_ONLY = {
     "api/v1/webhook-endpoints/<int:pk>/rotate-secret/",
     "api/v1/webhook-endpoints/<int:pk>/test/",
     "api/v1/webhook-endpoints/<int:pk>/deliveries/",
+    # The team and the API keys: who gets in.
+    "api/v1/team/",
+    "api/v1/team/<int:pk>/",
+    "api/v1/team/<int:pk>/role/",
+    "api/v1/team/<int:pk>/deactivate/",
+    "api/v1/team/<int:pk>/reactivate/",
+    "api/v1/api-keys/",
+    "api/v1/api-keys/<int:pk>/",
+    "api/v1/api-keys/<int:pk>/revoke/",
 }
 # One object each: the route, the kind of object its <pk> names, and the methods to try.
 OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -154,6 +173,19 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "api/v1/webhook-endpoints/<int:pk>/test/": ("webhook", ("post",)),
     "api/v1/webhook-endpoints/<int:pk>/deliveries/": ("webhook", ("get",)),
     "api/v1/clients/<int:pk>/export/": ("client", ("get",)),
+    "api/v1/clients/<int:pk>/messages/": ("client", ("get",)),
+    "api/v1/clients/<int:pk>/replies/": ("client", ("get",)),
+    "api/v1/appointments/<int:pk>/notes/": ("appointment", ("post",)),
+    "api/v1/appointments/<int:pk>/resend-link/": ("appointment", ("post",)),
+    "api/v1/appointments/<int:pk>/replies/": ("appointment", ("get",)),
+    "api/v1/waitlist-offers/<int:pk>/": ("offer", ("get",)),
+    "api/v1/survey-results/<int:pk>/": ("survey", ("get",)),
+    "api/v1/team/<int:pk>/": ("membership", ("get",)),
+    "api/v1/team/<int:pk>/role/": ("membership", ("post",)),
+    "api/v1/team/<int:pk>/deactivate/": ("membership", ("post",)),
+    "api/v1/team/<int:pk>/reactivate/": ("membership", ("post",)),
+    "api/v1/api-keys/<int:pk>/": ("api_key", ("get",)),
+    "api/v1/api-keys/<int:pk>/revoke/": ("api_key", ("post",)),
     "api/v1/clients/<int:pk>/erase/": ("client", ("post",)),
     **{
         f"api/v1/appointments/<int:pk>/{action}/": ("appointment", ("post",))
@@ -173,8 +205,18 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
 # Refused to every role below admin, even to read, before any lookup (403): a client's
 # personal data, and (above) the webhook endpoints.
 API_ADMIN_ONLY |= {"api/v1/clients/<int:pk>/export/", "api/v1/clients/<int:pk>/erase/"}
-# Refused to providers, who see their own schedule only (403): the business's figures.
-API_REFUSED_TO_PROVIDERS = {"api/v1/reports/"}
+# Refused to providers, who see their own schedule only (403): the business's figures, and
+# what clients said of their colleagues.
+API_REFUSED_TO_PROVIDERS = {
+    "api/v1/reports/",
+    "api/v1/survey-results/",
+    "api/v1/survey-results/summary/",
+    "api/v1/survey-results/<int:pk>/",
+}
+
+
+# Writes that give access, refused to every key before any lookup: a person makes them.
+API_REFUSED_TO_KEYS = {"api/v1/team/<int:pk>/reactivate/"}
 
 
 # Actions of the active business that name other objects only in their body: another
@@ -478,7 +520,7 @@ class World:
                 source=WaitlistSource.STAFF,
                 now=NOW,
             )
-            slot = FreedSlot.objects.create(
+            self.freed_slot = slot = FreedSlot.objects.create(
                 tenant=self.business,
                 cancelled_appointment=self.appointment,
                 location=self.location,
@@ -488,7 +530,7 @@ class World:
                 freed_at=NOW,
             )
             self.offer_token, self.survey_token = f"{marker}-offer", f"{marker}-survey"
-            WaitlistOffer.objects.create(
+            self.offer = WaitlistOffer.objects.create(
                 tenant=self.business,
                 slot=slot,
                 entry=self.waitlist_entry,
@@ -496,7 +538,7 @@ class World:
                 send_at=NOW,
                 expires_at=NOW + timedelta(days=30),
             )
-            SurveyInvitation.objects.create(
+            self.survey = SurveyInvitation.objects.create(
                 tenant=self.business,
                 appointment=self.appointment,
                 token_hash=hash_token(self.survey_token),
@@ -557,6 +599,12 @@ def test_another_business_objects_are_404_for_every_actor(
             response.status_code == 403
             and (method != "get" or route in API_ADMIN_ONLY)
             and actor in {"receptionist", "provider"}
+        ) or (
+            response.status_code == 403
+            and (
+                (route in API_REFUSED_TO_PROVIDERS and actor == "provider")
+                or (route in API_REFUSED_TO_KEYS and actor == "api_key")
+            )
         )
         assert response.status_code == 404 or refused_by_role, (method, url, response.status_code)
         assert foreign.marker.encode() not in response.content

@@ -20,7 +20,7 @@ from appointments.models import (
 from appointments.services.setup import working_hours_validate
 from clients.models import Client
 from clients.phones import normalize_phone
-from tenants.api.fields import AwareDateTimeField
+from tenants.api.fields import AwareDateTimeField, StrictCharField, StrictStringsMixin
 from tenants.api.references import BatchedPrimaryKeyField, BatchedReferencesMixin
 from tenants.api.serializers_base import CachedFieldsMixin
 from tenants.middleware import tenant_of
@@ -46,7 +46,7 @@ class _UniqueNameMixin:
         return value
 
 
-class ServiceSerializer(_UniqueNameMixin, serializers.ModelSerializer[Service]):
+class ServiceSerializer(StrictStringsMixin, _UniqueNameMixin, serializers.ModelSerializer[Service]):
     currency = serializers.SerializerMethodField()
 
     class Meta:
@@ -79,7 +79,9 @@ class ServiceSerializer(_UniqueNameMixin, serializers.ModelSerializer[Service]):
         return Service.objects.create(tenant=_tenant(self), **validated_data)
 
 
-class StaffSerializer(_UniqueNameMixin, serializers.ModelSerializer[StaffMember]):
+class StaffSerializer(
+    StrictStringsMixin, _UniqueNameMixin, serializers.ModelSerializer[StaffMember]
+):
     unique_name_field = "display_name"
     services: Any = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Service.objects, required=False
@@ -136,7 +138,7 @@ class WorkingHoursSerializer(serializers.ModelSerializer[WorkingHours]):
         return WorkingHours.objects.create(tenant=_tenant(self), **validated_data)
 
 
-class TimeOffSerializer(serializers.ModelSerializer[TimeOff]):
+class TimeOffSerializer(StrictStringsMixin, serializers.ModelSerializer[TimeOff]):
     staff: Any = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects)
     start = AwareDateTimeField()
     end = AwareDateTimeField()
@@ -220,8 +222,8 @@ class AppointmentDetailSerializer(AppointmentOutputSerializer):
 
 
 class NewClientSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=200)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=200)
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     language = serializers.ChoiceField(choices=["", "es", "en"], required=False, default="")
     sms_consent = serializers.BooleanField(required=False, default=False)
@@ -254,7 +256,7 @@ class AppointmentCreateSerializer(BatchedReferencesMixin, serializers.Serializer
     new_client = NewClientSerializer(
         required=False, help_text="A client to find (by phone or email) or create."
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    notes = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("client" in attrs) == ("new_client" in attrs):
@@ -265,7 +267,7 @@ class AppointmentCreateSerializer(BatchedReferencesMixin, serializers.Serializer
 
 
 class CancelSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
     by = serializers.ChoiceField(
         choices=[("staff", gettext_lazy("Staff")), ("client", gettext_lazy("The client"))],
         required=False,
@@ -281,7 +283,7 @@ class CancelSerializer(serializers.Serializer[Any]):
 class RescheduleSerializer(serializers.Serializer[Any]):
     start = AwareDateTimeField()
     staff: Any = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects, required=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class AppointmentFilterSerializer(serializers.Serializer[Any]):

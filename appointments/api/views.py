@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from django.db.models import QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -45,7 +45,7 @@ from appointments.services import Actor
 from clients.services import client_find_or_create
 from reminders.api.serializers import OutboundMessageSerializer
 from reminders.models import OutboundMessage
-from tenants.api.idempotency import idempotent
+from tenants.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tenants.api.permissions import AdminWrites, FrontDeskWrites
 from tenants.middleware import tenant_of
 from tenants.models import ApiKey, Location, User
@@ -121,6 +121,18 @@ ACTIONS: dict[str, Any] = {
 }
 
 
+# The writes that honour `Idempotency-Key` (each calls `idempotent`) say so in the schema.
+@extend_schema_view(
+    **{
+        name: extend_schema(parameters=[IDEMPOTENCY_KEY])
+        for name in (
+            "create",
+            *(action.replace("-", "_") for action in ACTIONS),
+            "cancel",
+            "reschedule",
+        )
+    }
+)
 class AppointmentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Appointment]
 ):

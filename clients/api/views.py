@@ -15,6 +15,8 @@ from appointments.api.views import api_actor
 from clients.models import Client
 from clients.privacy import AlreadyErased, client_erase, client_export
 from clients.services import client_create, client_update
+from reminders.api.serializers import InboundMessageSerializer, OutboundMessageSerializer
+from reminders.models import InboundMessage, OutboundMessage
 from tenants.api.exceptions import Conflict
 from tenants.api.fields import StrictStringsMixin
 from tenants.api.permissions import AdminOnly, FrontDeskWrites
@@ -47,11 +49,20 @@ class ClientSerializer(StrictStringsMixin, serializers.ModelSerializer[Client]):
         extra_kwargs = {"phone": {"max_length": 40, "validators": []}, "email": {"validators": []}}
 
 
+class ClientMessageSerializer(OutboundMessageSerializer):
+    """A message sent (or planned) to the client, with the appointment it was about."""
+
+    class Meta:
+        model = OutboundMessage
+        fields = (*OutboundMessageSerializer.Meta.fields, "appointment")
+        read_only_fields = fields
+
+
 class ClientViewSet(viewsets.ModelViewSet[Client]):
     lookup_value_converter = "int"
     serializer_class = ClientSerializer
     permission_classes = (FrontDeskWrites,)
-    cursor_ordering = ("name", "id")
+    cursor_ordering: tuple[str, ...] = ("name", "id")
 
     def get_queryset(self) -> QuerySet[Client]:
         return Client.objects.all().order_by("name", "id")
@@ -79,6 +90,29 @@ class ClientViewSet(viewsets.ModelViewSet[Client]):
         serializer.instance = client_update(
             client=cast(Client, serializer.instance), **serializer.validated_data
         )
+
+    def _page(self, queryset: QuerySet[Any], serializer: Any, ordering: tuple[str, ...]) -> Any:
+        # This viewset's lists are ordered by name; these by time, newest first.
+        self.cursor_ordering = ordering
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer(page, many=True).data)
+
+    @extend_schema(request=None, responses=ClientMessageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def messages(self, request: Request, pk: int) -> Response:
+        """Every message sent (or planned) to the client about any of their appointments,
+        newest first, with whether it arrived (`status`, `delivered_at`)."""
+        client = self.get_object()
+        messages = OutboundMessage.objects.filter(appointment__client=client)
+        return self._page(messages, ClientMessageSerializer, ("-send_at", "-id"))
+
+    @extend_schema(request=None, responses=InboundMessageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def replies(self, request: Request, pk: int) -> Response:
+        """The client's SMS replies, newest first, with what Puntual made of each."""
+        client = self.get_object()
+        replies = InboundMessage.objects.filter(client=client).select_related("client")
+        return self._page(replies, InboundMessageSerializer, ("-received_at", "-id"))
 
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["get"], permission_classes=[AdminOnly])

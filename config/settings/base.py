@@ -287,7 +287,13 @@ SPECTACULAR_SETTINGS = {
         " (`Authorization: Bearer pnt_...`).\n\n"
         "**Roles.** An admin key does everything; a receptionist key what the front desk does"
         " (no services, staff, hours, locations, reminder rules, policies, fee exceptions or"
-        " client data export and erasure); a read-only key only reads. Refused: 403.\n\n"
+        " client data export and erasure); a read-only key only reads. Refused: 403. The team"
+        " and the API keys are for admins; no key gives access: creating a key, inviting"
+        " someone, raising a role or reactivating a member needs an owner or admin signed in"
+        " (a key may revoke keys, deactivate members and lower roles).\n\n"
+        "**Retries.** Writes that say so take an `Idempotency-Key` header: a retry with the same"
+        " key and request answers the first result again; the key reused for another request"
+        " is 422 `idempotency_key_reused`.\n\n"
         "**Lists** page with a cursor: `{next, previous, results}`; `page_size` 1-200 (default"
         " 50). Follow `next` as given; a made-up cursor is 400 `invalid_cursor`.\n\n"
         "**Errors** are `{code, detail, errors?}`; `code` is stable (`invalid`, `not_found`,"
@@ -317,6 +323,13 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": LANGUAGES,
         "WaitlistSourceEnum": "selfservice.models.WaitlistSource",
         "SourceEnum": "appointments.models.Source",
+        "OfferStatusEnum": "selfservice.models.OfferStatus",
+        # A member's role and an API key's role are different choice sets.
+        "MemberRoleEnum": "tenants.models.Role",
+        "ApiKeyRoleEnum": "tenants.models.ApiKeyRole",
+        "MessageStatusEnum": "reminders.models.MessageStatus",
+        "MessageKindEnum": "reminders.models.MessageKind",
+        "MessageChannelEnum": "reminders.models.Channel",
     },
 }
 

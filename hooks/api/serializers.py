@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from hooks.events import WebhookEvent
 from hooks.models import WebhookDelivery, WebhookEndpoint
+from tenants.api.fields import StrictCharField
 
 ENDPOINT_FIELDS: tuple[str, ...] = (
     "id",
@@ -44,8 +45,8 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointInputSerializer(serializers.Serializer[Any]):
-    url = serializers.CharField(max_length=500)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    url = StrictCharField(max_length=500)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False

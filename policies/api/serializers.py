@@ -22,6 +22,7 @@ from policies.choices import (
 )
 from policies.models import LedgerEntry, Policy, PolicyDecision
 from policies.payments import STAFF_METHODS
+from tenants.api.fields import StrictCharField, StrictStringsMixin
 from tenants.api.serializers_base import CachedFieldsMixin
 from tenants.middleware import tenant_of
 
@@ -53,7 +54,7 @@ LateCancellationSerializer = _charge_serializer("late_cancellation", "LateCancel
 NoShowSerializer = _charge_serializer("no_show", "NoShowSerializer")
 
 
-class PolicySerializer(serializers.ModelSerializer[Policy]):
+class PolicySerializer(StrictStringsMixin, serializers.ModelSerializer[Policy]):
     service: Any = serializers.PrimaryKeyRelatedField(
         queryset=Service.objects,
         allow_null=True,
@@ -198,7 +199,7 @@ class AppointmentPolicySerializer(serializers.Serializer[Any]):
 class PaymentInputSerializer(serializers.Serializer[Any]):
     payment_for = serializers.ChoiceField(choices=[("deposit", "deposit"), ("fee", "fee")])
     method = serializers.ChoiceField(choices=[(m.value, m.label) for m in STAFF_METHODS])
-    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reference = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     amount = serializers.DecimalField(
         **MONEY,
         required=False,
@@ -209,14 +210,14 @@ class PaymentInputSerializer(serializers.Serializer[Any]):
 
 
 class WaiveFeeInputSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
     amount = serializers.DecimalField(
         **MONEY, required=False, min_value=0, help_text="Omitted: the whole outstanding fee."
     )
 
 
 class KeepCreditInputSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
     days = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -306,7 +307,7 @@ MAX_RELIABILITY_CLIENTS = 200
 
 
 class FlagInputSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
 
 
 class FlagSerializer(serializers.Serializer[Any]):

@@ -63,7 +63,7 @@ from policies.services import (
     policy_delete,
     policy_update,
 )
-from tenants.api.idempotency import idempotent
+from tenants.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tenants.api.permissions import AdminWrites, FrontDeskWrites
 from tenants.middleware import tenant_of
 
@@ -190,7 +190,11 @@ class AppointmentPolicyViewSet(viewsets.GenericViewSet[Appointment]):
     def retrieve(self, request: Request, pk: int) -> Response:
         return Response(AppointmentPolicySerializer(self._state(self.get_object())).data)
 
-    @extend_schema(request=PaymentInputSerializer, responses=AppointmentPolicySerializer)
+    @extend_schema(
+        request=PaymentInputSerializer,
+        responses=AppointmentPolicySerializer,
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def payments(self, request: Request, pk: int) -> Response:
         """Record a deposit or a fee the client paid at the desk (method and reference)."""
 
@@ -218,7 +222,11 @@ class AppointmentPolicyViewSet(viewsets.GenericViewSet[Appointment]):
 
         return idempotent(request, run)
 
-    @extend_schema(request=WaiveFeeInputSerializer, responses=AppointmentPolicySerializer)
+    @extend_schema(
+        request=WaiveFeeInputSerializer,
+        responses=AppointmentPolicySerializer,
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def waive_fee(self, request: Request, pk: int) -> Response:
         """Waive the appointment's outstanding fee (admins; a written reason is required)."""
 
@@ -236,7 +244,11 @@ class AppointmentPolicyViewSet(viewsets.GenericViewSet[Appointment]):
 
         return idempotent(request, run)
 
-    @extend_schema(request=KeepCreditInputSerializer, responses=AppointmentPolicySerializer)
+    @extend_schema(
+        request=KeepCreditInputSerializer,
+        responses=AppointmentPolicySerializer,
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def keep_credit(self, request: Request, pk: int) -> Response:
         """Turn the deposit kept for this appointment into rebooking credit (admins; a reason)."""
 

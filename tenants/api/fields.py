@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 from typing import Any
 
@@ -27,14 +28,35 @@ class AwareDateTimeField(serializers.DateTimeField):
         return result
 
 
+# C0 and C1 control characters and DEL, except tab, line feed and carriage return (text
+# may have several lines). Nobody types them; stored, they corrupt SMS, CSV exports and
+# terminals that later show the text.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 class StrictCharField(serializers.CharField):
-    """A string that must be given as a JSON string: DRF's CharField turns 0 into "0", which
-    the schema (`type: string`) does not allow and a client sending a number did not mean."""
+    """A string that must be given as a JSON string, without control characters.
+
+    DRF's CharField turns 0 into "0", which the schema (`type: string`) does not allow and a
+    client sending a number did not mean; it refuses only NUL among the control characters.
+    Every text input of the API uses this field (with its `max_length`), so a bad string is
+    a 400 naming the field, never a 500 and never stored.
+    """
+
+    default_error_messages = {
+        "control_characters": _("Remove the control characters from this text."),
+    }
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if _CONTROL_CHARACTERS.search(data):
+            self.fail("control_characters")
         return super().to_internal_value(data)
+
+
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    """An email address given as a JSON string."""
 
 
 class StrictStringsMixin:
@@ -44,4 +66,5 @@ class StrictStringsMixin:
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
     }

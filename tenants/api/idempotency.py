@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,19 @@ from tenants.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+
+# Every operation that calls `idempotent` declares this header (tests/api/test_idempotency_schema
+# checks both ways); the schema hook then documents its 422 `idempotency_key_reused`.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique value (a UUID): a retry with the same key and the same request"
+    " returns the first answer (with `Idempotent-Replayed: true`) instead of acting again; the"
+    " same key with another request is 422 `idempotency_key_reused`; longer than"
+    f" {MAX_KEY_LENGTH} characters, 400 `invalid_idempotency_key`.",
+)
 
 
 def _fingerprint(request: Request) -> str:

@@ -68,3 +68,16 @@ class AdminOnly(IsBusinessMember):
             return False
         rank = request_rank(request)
         return rank is not None and rank >= ROLE_RANK[Role.ADMIN]
+
+
+class FrontDeskReads(IsBusinessMember):
+    """The business's keys, and members from the front desk up: providers see their own
+    schedule, not the business's figures nor what clients said of their colleagues."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if getattr(request, "auth", None) is not None:
+            return True
+        rank = request_rank(request)
+        return rank is not None and rank >= ROLE_RANK[Role.RECEPTIONIST]

@@ -7,6 +7,8 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 
+from tenants.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "tenants.api.authentication.ApiKeyAuthentication"
@@ -53,13 +55,15 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 ERROR_DESCRIPTIONS = {
-    "400": "Invalid input (`invalid`, `parse_error`, `invalid_cursor`, ...).",
+    "400": "Invalid input (`invalid`, `parse_error`, `invalid_cursor`,"
+    " `invalid_idempotency_key`, ...).",
     "401": "No API key, or a revoked or unknown one.",
     "403": "The key's role may not do this (`permission_denied`).",
     "404": "No such object in this business (`not_found`).",
     "409": "Conflicts with the current state (`slot_taken`, `invalid_transition`, `in_use`,"
     " `conflict`, ...).",
     "415": "The body's content type is not JSON, form or multipart (`unsupported_media_type`).",
+    "422": "This `Idempotency-Key` was used for another request (`idempotency_key_reused`).",
     "429": "Rate limit reached (`throttled`): retry after `Retry-After` seconds.",
 }
 
@@ -86,7 +90,8 @@ def add_error_responses(
 
     The exception handler (`tenants.api.exceptions`) gives all of them one shape, `Error`:
     401/403/429 anywhere (authentication, role, rate limit), 404 where a path names an object,
-    400 where the request carries input (body or query), 409 and 415 where it writes.
+    400 where the request carries input (body or query), 409 and 415 where it writes, 422
+    where it honours an `Idempotency-Key` (the key reused for another request).
     Optional query parameters may be sent empty, which means not given.
     """
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -109,6 +114,11 @@ def add_error_responses(
                 codes.append("409")
             if "requestBody" in operation:
                 codes.append("415")
+            if any(
+                parameter.get("in") == "header" and parameter.get("name") == IDEMPOTENCY_HEADER
+                for parameter in parameters
+            ):
+                codes.append("422")
             responses = operation.setdefault("responses", {})
             for code in sorted(codes):
                 responses.setdefault(code, _error_response(code))

@@ -3,11 +3,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from tenants.api.fields import StrictStringsMixin
 from tenants.middleware import tenant_of
 from tenants.models import Location
 
 
-class LocationSerializer(serializers.ModelSerializer[Location]):
+class LocationSerializer(StrictStringsMixin, serializers.ModelSerializer[Location]):
     class Meta:
         model = Location
         fields = ("id", "name", "timezone", "address", "phone", "is_active")

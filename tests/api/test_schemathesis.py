@@ -18,10 +18,12 @@ import time_machine
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django_scopes import scope
 from hypothesis import HealthCheck, settings
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tenants.services import api_key_create
 from tests.test_tenant_isolation import NOW, World
 
 APP = get_wsgi_application()
@@ -66,6 +68,8 @@ def world(db: None) -> Iterator[World]:
     with time_machine.travel(NOW, tick=False):
         built = World("SCHEMA")
     assert built.hours is not None
+    with scope(tenant=built.business):
+        spare_key, _raw = api_key_create(tenant=built.business, name="spare", role="read_only")
     REAL_IDS.clear()
     REAL_IDS.update(
         {
@@ -81,6 +85,11 @@ def world(db: None) -> Iterator[World]:
             "waitlist": built.waitlist_entry.pk,
             "webhook-endpoints": built.webhook.pk,
             "working-hours": built.hours.pk,
+            "waitlist-offers": built.offer.pk,
+            "survey-results": built.survey.pk,
+            "team": built.membership.pk,
+            # Not the key the requests are made with: revoking that one would end the run.
+            "api-keys": spare_key.pk,
         }
     )
     yield built

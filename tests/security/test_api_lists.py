@@ -21,7 +21,11 @@ from tests.test_tenant_isolation import NOW, World
 pytestmark = pytest.mark.django_db
 
 # Lists outside the router, paginated the same way (the route, and what names its object).
-NESTED_LISTS = {"api/v1/clients/<int:pk>/ledger/": "client"}
+NESTED_LISTS = {
+    "api/v1/clients/<int:pk>/ledger/": "client",
+    "api/v1/clients/<int:pk>/messages/": "client",
+    "api/v1/clients/<int:pk>/replies/": "client",
+}
 
 
 def _list_routes() -> list[str]:
@@ -38,8 +42,12 @@ def _twice(world: World) -> None:
 
     from hooks.models import WebhookEndpoint
     from policies.models import LedgerEntry
-    from selfservice.models import WaitlistSource
+    from reminders.models import MessageKind, OutboundMessage
+    from selfservice.models import SurveyInvitation, WaitlistOffer, WaitlistSource, hash_token
     from selfservice.services.waitlist import waitlist_join
+    from tenants.models import ApiKeyRole, Role
+    from tenants.services import api_key_create
+    from tests.factories import MembershipFactory
 
     business = world.business
     with scope(tenant=business):
@@ -86,12 +94,48 @@ def _twice(world: World) -> None:
         )
         if Policy.objects.count() < 2:
             PolicyFactory(tenant=business, service=service)
-        waitlist_join(
+        entry = waitlist_join(
             tenant=business,
             client=client,
             service=service,
             source=WaitlistSource.STAFF,
             now=NOW,
+        )
+        WaitlistOffer.objects.create(
+            tenant=business,
+            slot=world.freed_slot,
+            entry=entry,
+            token_hash=hash_token("second-offer"),
+            send_at=NOW,
+            expires_at=NOW + timedelta(days=30),
+        )
+        SurveyInvitation.objects.create(
+            tenant=business,
+            appointment=appointment,
+            token_hash=hash_token("second-survey"),
+            send_at=NOW,
+            rating=4,
+            answered_at=NOW,
+        )
+        MembershipFactory(tenant=business, role=Role.ADMIN)
+        api_key_create(tenant=business, name="Second key", role=ApiKeyRole.READ_ONLY)
+        # The first client's second message and second reply.
+        OutboundMessage.objects.create(
+            tenant=business,
+            appointment=world.appointment,
+            kind=MessageKind.RULE,
+            dedupe_key="second",
+            channel="sms",
+            to=world.client.phone,
+            send_at=NOW + timedelta(hours=1),
+        )
+        InboundMessage.objects.create(
+            tenant=business,
+            provider_id="SM-second-of-first",
+            from_number=world.client.phone,
+            body="?",
+            client=world.client,
+            outcome=InboundMessage.Outcome.NEEDS_HUMAN,
         )
         WebhookEndpoint.objects.create(
             tenant=business,

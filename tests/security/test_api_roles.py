@@ -24,9 +24,22 @@ pytestmark = pytest.mark.django_db
 WRITES = ("post", "put", "patch", "delete")
 PUBLIC = {"api/v1/schema/", "api/v1/docs/"}
 
+# Who gets into the business: owners and admins only, even to read.
+TEAM_AND_KEYS = {
+    "api/v1/team/",
+    "api/v1/team/<int:pk>/",
+    "api/v1/team/<int:pk>/role/",
+    "api/v1/team/<int:pk>/deactivate/",
+    "api/v1/team/<int:pk>/reactivate/",
+    "api/v1/api-keys/",
+    "api/v1/api-keys/<int:pk>/",
+    "api/v1/api-keys/<int:pk>/revoke/",
+}
 # Routes where only owners, admins and admin keys write (receptionists and providers: 403 to
 # every write method, before DRF even looks for a handler).
 ADMIN_ONLY = {
+    "api/v1/business/",
+    "api/v1/booking-rules/",
     "api/v1/locations/",
     "api/v1/locations/<int:pk>/",
     "api/v1/services/",
@@ -52,6 +65,7 @@ ADMIN_ONLY = {
         "api/v1/webhook-endpoints/<int:pk>/test/",
         "api/v1/webhook-endpoints/<int:pk>/deliveries/",
     ),
+    *TEAM_AND_KEYS,
 }
 # Of those, routes with one write only (the others are 405 for everyone, after the role check
 # passes, so receptionists see 403 on that one).
@@ -65,6 +79,14 @@ ADMIN_ONLY_READS = {
     "api/v1/clients/<int:pk>/export/",
     "api/v1/clients/<int:pk>/erase/",
     *(r for r in ADMIN_ONLY if r.startswith("api/v1/webhook-endpoints/")),
+    *TEAM_AND_KEYS,
+}
+# Writes that give access (a new key, an invitation, a member taken back): a person signed in
+# makes them, never a key, not even an admin key, so a leaked key cannot outlive its revocation.
+PEOPLE_ONLY_WRITES = {
+    "api/v1/api-keys/": "post",
+    "api/v1/team/": "post",
+    "api/v1/team/<int:pk>/reactivate/": "post",
 }
 
 
@@ -177,4 +199,23 @@ def test_admin_keys_and_admins_pass_the_admin_only_writes(route: str) -> None:
             response = getattr(http, method)(
                 _url(route, world), {}, content_type="application/json", **headers
             )
+            if role.endswith("_key") and route in PEOPLE_ONLY_WRITES:
+                assert response.status_code == 403, (role, method, response.status_code)
+                continue
             assert response.status_code not in {401, 403, 500}, (role, method, response.status_code)
+
+
+@pytest.mark.parametrize("route", sorted(PEOPLE_ONLY_WRITES))
+def test_no_key_gives_access_not_even_an_admin_key(route: str) -> None:
+    with time_machine.travel(NOW, tick=False):
+        world = World("OURS")
+        url = _url(route, world)
+        body = {"name": "Successor", "role": "admin", "email": "new@example.com"}
+        for role in ApiKeyRole:
+            http, headers = _as(f"{role}_key", world)
+            response = http.post(url, body, content_type="application/json", **headers)
+            assert response.status_code == 403, (role, response.status_code)
+            assert response.json()["code"] == "permission_denied"
+        http, headers = _as(Role.ADMIN, world)
+        response = http.post(url, body, content_type="application/json", **headers)
+        assert response.status_code in {200, 201}, response.content[:300]
