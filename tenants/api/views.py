@@ -20,6 +20,10 @@ class BusinessOutputSerializer(serializers.Serializer[Any]):
     language = serializers.CharField()
     currency = serializers.CharField()
     country = serializers.CharField()
+    approve_new_clients = serializers.BooleanField(
+        help_text="New clients' online bookings wait as requests (status `requested`) until"
+        " the business accepts or declines them."
+    )
 
 
 class CurrentBusinessView(APIView):
