@@ -4,6 +4,7 @@ the client's withdrawal leaves exactly one of them done."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from appointments.services import (
     appointment_decline,
 )
 from reminders.models import MessageKind, OutboundMessage
+from tenants.models import Business
 from tests.appointments.test_booking_concurrency import _race
 from tests.factories import (
     BusinessFactory,
@@ -44,7 +46,7 @@ DESK = Actor.api_key("front desk")
 
 
 @pytest.fixture
-def world():  # type: ignore[no-untyped-def]
+def world() -> Iterator[tuple[Business, Callable[..., Appointment]]]:
     business = BusinessFactory(approve_new_clients=True)
     with scope(tenant=business):
         location = LocationFactory(tenant=business, timezone="Europe/Madrid")
@@ -68,7 +70,9 @@ def world():  # type: ignore[no-untyped-def]
         yield business, book
 
 
-def test_the_exclusion_constraint_covers_requests(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_exclusion_constraint_covers_requests(
+    world: tuple[Business, Callable[..., Appointment]],
+) -> None:
     business, book = world
     with scope(tenant=business):
         request = book()
@@ -82,8 +86,8 @@ def test_the_exclusion_constraint_covers_requests(world) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize("answer", ["accept", "decline"])
-def test_an_answer_racing_the_clients_withdrawal_is_serialised(  # type: ignore[no-untyped-def]
-    world, answer: str
+def test_an_answer_racing_the_clients_withdrawal_is_serialised(
+    world: tuple[Business, Callable[..., Appointment]], answer: str
 ) -> None:
     """Whichever locks the request first wins; the other sees the result. Accepted first, the
     withdrawal then cancels a booking; withdrawn first, the answer is refused. A decline and a

@@ -174,6 +174,10 @@ def test_a_request_hides_its_time_from_the_next_client(
     with time_machine.travel(NOW, tick=False):
         page = client.get(
             "/sonrisa/book/",
-            {"service": approving.service.pk, "staff": approving.ana.pk, "day": "2026-05-29"},
+            {
+                "service": str(approving.service.pk),
+                "staff": str(approving.ana.pk),
+                "day": "2026-05-29",
+            },
         ).content.decode()
     assert ">10:00 AM<" not in page and ">10:30 AM<" in page
