@@ -284,6 +284,7 @@ def availability_for(
     staff: StaffMember | None = None,
     now: datetime | None = None,
     exclude_appointment_id: int | None = None,
+    booking_window: bool = True,
 ) -> list[Slot]:
     """The bookable slots of `service` at `location` from `start_date` to `end_date` (inclusive,
     dates in the location's time zone), sorted by start, then staff id.
@@ -292,6 +293,10 @@ def availability_for(
     `appointments.availability.one_per_start`. `exclude_appointment_id`: the appointment being
     rescheduled, whose own time does not count as taken (it is the time it leaves), exactly as
     `slot_check` judges the move. At most four queries, whatever the range.
+
+    `booking_window=False` is the front desk's view: no minimum notice and no maximum advance
+    (it books walk-ins), only the past is closed — a slot that began less than one step ago
+    still takes the client standing at the desk.
     """
     now = now or timezone.now()
     loaded = _load_schedules(
@@ -303,11 +308,17 @@ def availability_for(
         staff=staff,
         now=now,
         exclude_appointment_id=exclude_appointment_id,
+        booking_window=booking_window,
     )
     if loaded is None:
         return []
     rules = loaded.rules
-    earliest, latest = rules.window(now)
+    earliest: datetime
+    latest: datetime | None
+    if booking_window:
+        earliest, latest = rules.window(now)
+    else:
+        earliest, latest = now - rules.step + timedelta(microseconds=1), None
     return compute_slots(
         loaded.schedules,
         duration=rules.duration,

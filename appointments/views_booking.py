@@ -156,6 +156,7 @@ def _booking_context(
             end_date=day + timedelta(days=SLOT_DAYS - 1),
             staff=staff,
             now=now,
+            booking_window=False,  # the front desk books walk-ins, as the service lets it
         )
         if staff is None:
             slots = one_per_start(slots)

@@ -28,16 +28,26 @@ class RuleChannel(models.TextChoices):
 class Purpose(models.TextChoices):
     REMINDER = "reminder", _("Reminder")
     CONFIRMATION_REQUEST = "confirmation_request", _("Confirmation request")
+    # Sent after an attended visit, not before the start: planned by self-service into its
+    # own outbox (selfservice.SurveyInvitation), never by the reminder planner.
+    SURVEY = "survey", _("Post-visit survey")
 
 
 class ReminderRule(TenantOwnedModel):
     """When and how to remind clients before their appointments. Texts are per language;
-    an empty text uses Puntual's default text for the purpose and language."""
+    an empty text uses Puntual's default text for the purpose and language.
+
+    The offset counts back from the start, except for a survey rule: it counts from the end
+    of an attended visit (`offset_is_after_end`). A business has at most one active survey rule.
+    """
 
     name = models.CharField(_("name"), max_length=100)
     purpose = models.CharField(_("purpose"), max_length=24, choices=Purpose.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=RuleChannel.choices)
-    offset_minutes = models.PositiveIntegerField(_("minutes before the start"))
+    offset_minutes = models.PositiveIntegerField(
+        _("offset in minutes"),
+        help_text=_("Before the start; for a post-visit survey, after the end."),
+    )
     only_if_unconfirmed = models.BooleanField(_("only if not confirmed yet"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     # {"es": {"subject": "...", "body": "...", "sms": "..."}, "en": {...}}
@@ -49,10 +59,20 @@ class ReminderRule(TenantOwnedModel):
         ordering = ("-offset_minutes",)
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="reminderrule_unique_name"),
+            # Two active surveys would ask the same client twice about one visit.
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=Q(purpose="survey", is_active=True),
+                name="reminderrule_one_active_survey",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def offset_is_after_end(self) -> bool:
+        return self.purpose == Purpose.SURVEY
 
 
 class MessageKind(models.TextChoices):

@@ -31,7 +31,12 @@ PLACEHOLDERS: dict[str, object] = {
     "manage_link": gettext_lazy("link to see, confirm, cancel or change the appointment"),
     "confirm_link": gettext_lazy("link to confirm"),
     "cancel_link": gettext_lazy("link to cancel"),
+    "survey_link": gettext_lazy("link to the post-visit survey (survey rules only)"),
 }
+# A survey is about a visit that is over: it links to the survey, never to the appointment's
+# actions; every other message links to the appointment, and has no survey to link to.
+APPOINTMENT_LINKS = frozenset({"manage_link", "confirm_link", "cancel_link"})
+SURVEY_LINKS = frozenset({"survey_link"})
 
 # Twilio treats these replies as opt-out (and START/UNSTOP as opt-in): an SMS must never
 # invite a client to send one of them to say "I can't come".
@@ -48,8 +53,16 @@ class Text:
     sms: str
 
 
-def validate_template(template: str) -> None:
-    """Raise ValidationError unless `template` uses only known `{placeholders}`."""
+def placeholders_for(purpose: str | None) -> frozenset[str]:
+    """The placeholders a text of a rule with `purpose` (None: a notice) may use."""
+    excluded = APPOINTMENT_LINKS if purpose == Purpose.SURVEY else SURVEY_LINKS
+    return frozenset(PLACEHOLDERS) - excluded
+
+
+def validate_template(template: str, *, allowed: frozenset[str] | None = None) -> None:
+    """Raise ValidationError unless `template` uses only known `{placeholders}` (of `allowed`,
+    when given)."""
+    names = frozenset(PLACEHOLDERS) if allowed is None else allowed
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
@@ -57,10 +70,10 @@ def validate_template(template: str) -> None:
     for _literal, field, spec, conversion in parsed:
         if field is None:
             continue
-        if field not in PLACEHOLDERS or spec or conversion:
+        if field not in names or spec or conversion:
             raise ValidationError(
                 _("Unknown placeholder {%(name)s}. Use one of: %(names)s.")
-                % {"name": field, "names": ", ".join(sorted(PLACEHOLDERS))}
+                % {"name": field, "names": ", ".join(sorted(names))}
             )
 
 
@@ -145,6 +158,17 @@ def default_text(*, kind: str, purpose: str | None, language: str) -> Text:
                 sms=_(
                     "{business_name}: sorry, your request for {date} at {time} could not be "
                     "accepted. {manage_link}"
+                ),
+            )
+        if purpose == Purpose.SURVEY:
+            return Text(
+                subject=_("{business_name}: how was your visit?"),
+                body=_(
+                    "Thank you for visiting {business_name}. How was your {service}?\n\n"
+                    "One question, a few seconds: {survey_link}"
+                ),
+                sms=_(
+                    "{business_name}: how was your visit? One question, a few seconds: {survey_link}"
                 ),
             )
         if purpose == Purpose.CONFIRMATION_REQUEST:

@@ -142,8 +142,8 @@ class WaitlistOffer(TenantOwnedModel):
     """One freed slot offered to one waiting client, with its own link.
 
     Sent at most once: the send task takes the row by the conditional update
-    pending -> sending, so a duplicate task finds nothing to send. Only the token's hash is
-    stored.
+    pending -> sending, so a duplicate task finds nothing to send (see
+    selfservice.services.messaging for the retries). Only the token's hash is stored.
     """
 
     slot = models.ForeignKey(FreedSlot, on_delete=models.CASCADE, related_name="offers")
@@ -157,6 +157,9 @@ class WaitlistOffer(TenantOwnedModel):
     to = models.CharField(_("to"), max_length=254, blank=True)
     provider_id = models.CharField(max_length=100, blank=True)
     send_at = models.DateTimeField(_("send at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the last attempt took the row: one "sending" for long was cut off in flight.
+    attempted_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -176,13 +179,29 @@ class WaitlistOffer(TenantOwnedModel):
 
 
 class SurveyInvitation(TenantOwnedModel):
-    """The one survey an attended appointment gets: its link, and the answer once given."""
+    """The one survey an attended appointment gets: its link, and the answer once given.
+
+    The survey's outbox row: planned from the business's active survey rule (its offset after
+    the end, its channel and texts), sent at most once like a waitlist offer.
+    """
 
     appointment = models.OneToOneField(
         "appointments.Appointment", on_delete=models.CASCADE, related_name="+"
     )
+    # The rule that planned it: its channel and texts are read when it is sent. Deleted or
+    # deactivated before then, the survey is not sent.
+    rule = models.ForeignKey(
+        "reminders.ReminderRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rule"),
+    )
     token_hash = models.CharField(max_length=64)
     send_at = models.DateTimeField(_("send at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    attempted_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=OfferStatus.choices, default=OfferStatus.PENDING
     )

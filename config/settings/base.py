@@ -242,10 +242,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Webhook deliveries whose task was lost (broker down, worker killed) are published again.
     "sweep-webhooks": {"task": "hooks.tasks.sweep_webhooks", "schedule": 60.0},
 }
-# Self-service: how long a waitlist offer stays open, when the survey is asked after the end
-# of an attended appointment, and the public forms' rate limits ((attempts, seconds) per key).
+# Self-service: how long a waitlist offer stays open, and the public forms' rate limits
+# ((attempts, seconds) per key). When the post-visit survey is asked is each business's
+# survey rule (Settings > Reminders).
 SELFSERVICE_OFFER_HOURS = env.float("SELFSERVICE_OFFER_HOURS", default=2.0)
-SELFSERVICE_SURVEY_DELAY_MINUTES = env.int("SELFSERVICE_SURVEY_DELAY_MINUTES", default=120)
 SELFSERVICE_RATE_LIMITS = {"ip": (30, 3600), "phone": (5, 3600)}
 
 # Outbound webhooks may target http://localhost: development and tests only (never production).

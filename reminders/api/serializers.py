@@ -125,7 +125,8 @@ def _offset(minutes: int) -> tuple[int, str]:
 
 
 class ReminderRuleSerializer(serializers.ModelSerializer[ReminderRule]):
-    """A rule as the API shows it: the offset both in minutes and in its largest whole unit."""
+    """A rule as the API shows it: the offset both in minutes and in its largest whole unit.
+    The offset counts back from the start, or for a "survey" rule from the end of the visit."""
 
     offset = serializers.SerializerMethodField()
     offset_unit = serializers.SerializerMethodField()
@@ -157,7 +158,9 @@ class ReminderRuleSerializer(serializers.ModelSerializer[ReminderRule]):
 
 
 class ReminderRuleInputSerializer(serializers.Serializer[Any]):
-    """A rule to create or change. The offset: `offset_minutes`, or `offset` with `offset_unit`."""
+    """A rule to create or change. The offset: `offset_minutes`, or `offset` with `offset_unit`:
+    before the start, or for purpose "survey" (at most one active per business) after the end
+    of an attended visit."""
 
     offset_required = True  # a new rule needs one; a draft being previewed may not have it yet
 
@@ -165,10 +168,13 @@ class ReminderRuleInputSerializer(serializers.Serializer[Any]):
     purpose = serializers.ChoiceField(choices=Purpose.choices)
     channel = serializers.ChoiceField(choices=RuleChannel.choices)
     offset_minutes = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_OFFSET_MINUTES, help_text="Before the start."
+        required=False,
+        min_value=1,
+        max_value=MAX_OFFSET_MINUTES,
+        help_text="Before the start; for a survey rule, after the end (at most 7 days).",
     )
     offset = serializers.IntegerField(
-        required=False, min_value=1, help_text="Before the start, in offset_unit."
+        required=False, min_value=1, help_text="As offset_minutes, in offset_unit."
     )
     offset_unit = serializers.ChoiceField(choices=list(OFFSET_UNITS), required=False)
     only_if_unconfirmed = serializers.BooleanField(required=False)

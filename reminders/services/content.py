@@ -120,13 +120,17 @@ def message_content(
 ) -> Content:
     """Render `message` for `channel` in `language`, issuing the client links it carries.
 
-    `links` given (a preview): those URLs are used and no link is issued, so nothing is written.
+    `links` given (a preview, or a survey with its `survey_link`): those URLs are used and no
+    link is issued, so nothing is written. A survey rule's message needs them: its link is
+    self-service's, issued by the survey sender.
     """
     rule = message.rule
     purpose = rule.purpose if rule is not None else None
     text = rule_text(
         texts=rule.texts if rule else {}, kind=message.kind, purpose=purpose, language=language
     )
+    if links is None and purpose == Purpose.SURVEY:
+        raise ValueError("A survey's message is rendered with its survey_link.")
     if links is None:
         manage_url = link_url(
             appointment=appointment,
@@ -143,7 +147,7 @@ def message_content(
                     appointment=appointment,
                     token=link_issue(appointment=appointment, action=action, now=now),
                 )
-    manage_url = links["manage_link"]
+    manage_url = links.get("manage_link", "")
     values = _values(appointment=appointment, language=language, links=links)
     policy = _policy_words(
         message=message, appointment=appointment, channel=channel, language=language

@@ -46,11 +46,19 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
         "offset_minutes": 24 * 60,
         "only_if_unconfirmed": False,
     },
+    {
+        "name": "Post-visit survey, 2 h after",
+        "purpose": Purpose.SURVEY,
+        "channel": RuleChannel.SMS_THEN_EMAIL,
+        "offset_minutes": 2 * 60,  # after the end
+        "only_if_unconfirmed": False,
+    },
 )
 
 
 def reminder_rules_create_defaults(*, tenant: Business) -> list[ReminderRule]:
-    """A new business's rules: a confirmation request by email 48 h before, an SMS reminder 24 h before."""
+    """A new business's rules: a confirmation request by email 48 h before, an SMS reminder
+    24 h before, and the post-visit survey 2 h after an attended visit (SMS, else email)."""
     return [ReminderRule.objects.create(tenant=tenant, **rule) for rule in DEFAULT_RULES]
 
 
@@ -108,6 +116,11 @@ def rule_planned_send(
     *, appointment: Appointment, rule: ReminderRule, now: datetime
 ) -> tuple[datetime, str]:
     """When `rule` would send for the appointment as it is now, and why not ("" if it would)."""
+    if rule.purpose == Purpose.SURVEY:
+        # Self-service plans it (selfservice.services.survey), after an attended visit.
+        send_at = appointment.end + timedelta(minutes=rule.offset_minutes)
+        attended = appointment.status == AppointmentStatus.ATTENDED
+        return send_at, "" if attended else "not_attended"
     send_at, _status, reason = _rule_schedule(
         appointment=appointment, rule=rule, business=appointment.tenant, now=now
     )
@@ -128,6 +141,13 @@ def reminder_rule_replan(*, rule: ReminderRule, now: datetime) -> int:
     rows = OutboundMessage.objects.filter(
         tenant_id=rule.tenant_id, rule=rule, kind=MessageKind.RULE
     )
+    if rule.purpose == Purpose.SURVEY:
+        # Not a reminder: self-service plans surveys in its own outbox. Rows left from when
+        # the rule was a reminder are skipped as by a rule switched off (the reminder is),
+        # and come back if it becomes a reminder again.
+        return rows.filter(status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)).update(
+            status=MessageStatus.SKIPPED, status_reason="rule_inactive"
+        )
     if not rule.is_active:
         return rows.filter(status__in=(MessageStatus.PENDING, MessageStatus.QUEUED)).update(
             status=MessageStatus.SKIPPED, status_reason="rule_inactive"
@@ -202,10 +222,13 @@ def _plan_rules(
     fresh: bool = False,
     also: Sequence[OutboundMessage] = (),
 ) -> None:
-    """Plan every active rule; `fresh`: the appointment was just created, it has no rows yet.
-    New rows, and the rows in `also`, are inserted with one statement."""
+    """Plan every active reminder rule (not the survey: self-service plans it after the visit);
+    `fresh`: the appointment was just created, it has no rows yet. New rows, and the rows in
+    `also`, are inserted with one statement."""
     business = appointment.tenant
-    rules = ReminderRule.objects.filter(tenant_id=appointment.tenant_id, is_active=True)
+    rules = ReminderRule.objects.filter(tenant_id=appointment.tenant_id, is_active=True).exclude(
+        purpose=Purpose.SURVEY
+    )
     existing = (
         {}
         if fresh

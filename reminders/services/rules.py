@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,12 +33,13 @@ from reminders.models import (
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    Purpose,
     ReminderRule,
     RuleChannel,
 )
 from reminders.services.content import message_content
 from reminders.services.planning import reminder_rule_replan, rule_planned_send
-from reminders.texts import validate_sms, validate_template
+from reminders.texts import placeholders_for, validate_sms, validate_template
 from tenants.models import Business, Location
 
 TEXT_KEYS = ("subject", "body", "sms")
@@ -52,6 +53,9 @@ MAX_SMS_SEGMENTS = 4
 # A rule fires at most this long before the start (a confirmation request a month ahead
 # is plausible; further ahead, the client has forgotten the message by the day).
 MAX_OFFSET_MINUTES = 60 * 24 * 60
+# A survey asked more than a week after the visit is about a visit the client barely recalls
+# (and the survey planner looks back only a couple of days past the due time).
+MAX_SURVEY_OFFSET_MINUTES = 7 * 24 * 60
 # The fields that decide when, and whether, a planned message goes: changing one re-plans.
 SCHEDULE_FIELDS = ("offset_minutes", "channel", "only_if_unconfirmed", "is_active")
 RULE_FIELDS = ("name", "purpose", "offset_minutes", "texts", *SCHEDULE_FIELDS[1:])
@@ -116,12 +120,12 @@ class RulePreview:
 
 
 def _preview_links(appointment: Appointment) -> dict[str, str]:
-    path = reverse(
-        "public:appointment",
-        kwargs={"business_slug": appointment.tenant.slug, "token": PREVIEW_TOKEN},
-    )
-    url = settings.PUNTUAL_BASE_URL.rstrip("/") + path
-    return {"manage_link": url, "confirm_link": url, "cancel_link": url}
+    base = settings.PUNTUAL_BASE_URL.rstrip("/")
+    kwargs = {"business_slug": appointment.tenant.slug, "token": PREVIEW_TOKEN}
+    url = base + reverse("public:appointment", kwargs=kwargs)
+    # The survey's page is self-service's; its link is as long as the real one.
+    survey = base + reverse("selfservice:survey", kwargs=kwargs)
+    return {"manage_link": url, "confirm_link": url, "cancel_link": url, "survey_link": survey}
 
 
 def sample_appointment(*, tenant: Business, now: datetime) -> Appointment:
@@ -251,7 +255,7 @@ def reminder_rule_texts_errors(
             if not isinstance(value, str):
                 found[key] = [_("Give a text.")]
                 continue
-            problems = _text_problems(key, value)
+            problems = _text_problems(key, value, purpose)
             if not problems and key == "sms" and value:
                 sample = sample or sample_appointment(tenant=tenant, now=now or timezone.now())
                 problems = _sms_size_problems(sample, purpose, language, value, now)
@@ -262,7 +266,7 @@ def reminder_rule_texts_errors(
     return errors
 
 
-def _text_problems(key: str, value: str) -> list[str]:
+def _text_problems(key: str, value: str, purpose: str) -> list[str]:
     problems = []
     try:
         ProhibitNullCharactersValidator()(value)  # PostgreSQL cannot store them in JSON
@@ -273,7 +277,10 @@ def _text_problems(key: str, value: str) -> list[str]:
             _("Keep it to %(max)d characters (it has %(length)d).")
             % {"max": TEXT_MAX_LENGTH[key], "length": len(value)}
         )
-    for check in (validate_template, validate_sms) if key == "sms" else (validate_template,):
+    checks = [lambda text: validate_template(text, allowed=placeholders_for(purpose))]
+    if key == "sms":
+        checks.append(validate_sms)
+    for check in checks:
         try:
             check(value)
         except ValidationError as exc:
@@ -321,10 +328,26 @@ def _sms_size_problems(
 
 def _check(rule: ReminderRule, now: datetime) -> None:
     errors: dict[str, Any] = {}
-    if not 1 <= rule.offset_minutes <= MAX_OFFSET_MINUTES:
+    survey = rule.purpose == Purpose.SURVEY
+    longest = MAX_SURVEY_OFFSET_MINUTES if survey else MAX_OFFSET_MINUTES
+    if not 1 <= rule.offset_minutes <= longest:
         errors["offset_minutes"] = [
-            _("Give between 1 minute and %(days)d days.") % {"days": MAX_OFFSET_MINUTES // 1440}
+            _("Give between 1 minute and %(days)d days.") % {"days": longest // 1440}
         ]
+    if survey and rule.only_if_unconfirmed:
+        errors["only_if_unconfirmed"] = [
+            _("A survey is sent after the visit: “only if not confirmed yet” does not apply.")
+        ]
+    if survey and rule.is_active:
+        other = active_survey_rule(tenant_id=rule.tenant_id, excluding=rule.pk)
+        if other is not None:
+            errors["purpose"] = [
+                _(
+                    "This business already has an active post-visit survey rule, “%(name)s”. "
+                    "Deactivate it first, or change it instead."
+                )
+                % {"name": other.name}
+            ]
     texts = reminder_rule_texts_errors(
         tenant=rule.tenant, texts=rule.texts, purpose=rule.purpose, now=now
     )
@@ -338,6 +361,30 @@ def _check(rule: ReminderRule, now: datetime) -> None:
     if errors:
         raise ValidationError(errors)
     rule.full_clean(exclude=["tenant", "texts", "name"], validate_unique=False)
+
+
+def active_survey_rule(*, tenant_id: int, excluding: int | None = None) -> ReminderRule | None:
+    """The business's active post-visit survey rule (there is at most one), if any."""
+    rules = ReminderRule.objects.filter(tenant_id=tenant_id, purpose=Purpose.SURVEY, is_active=True)
+    if excluding is not None:
+        rules = rules.exclude(pk=excluding)
+    return rules.order_by("id").first()
+
+
+def _save(rule: ReminderRule) -> None:
+    """Save, turning the race the checks cannot see (a second active survey rule saved
+    meanwhile) into the same error they give."""
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError as exc:
+        if rule.purpose == Purpose.SURVEY and active_survey_rule(
+            tenant_id=rule.tenant_id, excluding=rule.pk
+        ):
+            raise ValidationError(
+                {"purpose": [_("This business already has an active post-visit survey rule.")]}
+            ) from exc
+        raise
 
 
 # --- Writes ----------------------------------------------------------------------------
@@ -369,7 +416,7 @@ def reminder_rule_create(
     )
     _check(rule, now)
     with transaction.atomic():
-        rule.save()
+        _save(rule)
         reminder_rule_replan(rule=rule, now=now)
     return rule
 
@@ -387,11 +434,15 @@ def reminder_rule_update(
         locked = ReminderRule.objects.select_for_update().get(pk=rule.pk, tenant_id=rule.tenant_id)
         replan = any(
             name in changes and changes[name] != getattr(locked, name) for name in SCHEDULE_FIELDS
+        ) or (
+            # Into or out of the survey: its reminder-outbox rows go, or come.
+            "purpose" in changes
+            and (changes["purpose"] == Purpose.SURVEY) != (locked.purpose == Purpose.SURVEY)
         )
         for name, value in changes.items():
             setattr(locked, name, value)
         _check(locked, now)
-        locked.save()
+        _save(locked)
         if replan:
             reminder_rule_replan(rule=locked, now=now)
     return locked

@@ -1,8 +1,24 @@
 // Live preview: the same POST as the "Preview" button, answered with the preview alone,
 // a moment after each change. Without JavaScript the button posts the whole form.
+// The offset's label follows the purpose: a survey's offset counts after the end of the
+// visit, every other before the start (the server labels it from the saved or posted purpose).
 (function () {
   var form = document.getElementById("rule-form");
-  if (!form || !window.fetch || !window.FormData) return;
+  if (!form) return;
+  var purpose = form.querySelector("[name=purpose]");
+  var offsetLabel = form.querySelector("label[for=id_offset]");
+  var unconfirmed = form.querySelector("[name=only_if_unconfirmed]");
+  function relabel() {
+    if (!purpose || !offsetLabel) return;
+    var after = purpose.value === form.dataset.surveyPurpose;
+    offsetLabel.textContent = after ? form.dataset.offsetAfter : form.dataset.offsetBefore;
+    // A survey has nothing to confirm: the box goes, unless ticked (the server then says why).
+    var box = unconfirmed && unconfirmed.closest(".field");
+    if (box) box.style.display = after && !unconfirmed.checked ? "none" : "";
+  }
+  if (purpose) purpose.addEventListener("change", relabel);
+  relabel();
+  if (!window.fetch || !window.FormData) return;
   var timer = null, sent = 0;
   function refresh() {
     var data = new FormData(form);

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from reminders.models import Purpose, ReminderRule, RuleChannel
 from reminders.services.rules import (
     MAX_OFFSET_MINUTES,
+    MAX_SURVEY_OFFSET_MINUTES,
     TEXT_MAX_LENGTH,
     reminder_rule_texts_errors,
 )
@@ -21,6 +22,13 @@ from tenants.models import Business
 # An offset is written as a number of one of these units.
 OFFSET_UNITS: dict[str, int] = {"minutes": 1, "hours": 60, "days": 24 * 60}
 OFFSET_UNIT_CHOICES = [("minutes", _("minutes")), ("hours", _("hours")), ("days", _("days"))]
+# What the offset counts from: a survey's, from the end of the visit; every other, to its start.
+# The page's script switches the label as the purpose changes; the server decides from the
+# purpose posted, never from the label.
+OFFSET_LABELS: dict[str, Any] = {
+    "before": _("How long before the start"),
+    "after": _("How long after the end"),
+}
 TEXT_PARTS: dict[str, Any] = {
     "subject": _("Email subject"),
     "body": _("Email text"),
@@ -40,6 +48,11 @@ def offset_in_unit(minutes: int) -> tuple[int, str]:
     return minutes, "minutes"
 
 
+def offset_direction(purpose: str | None) -> str:
+    """ "after" (the end) for a survey rule, "before" (the start) for every other."""
+    return "after" if purpose == Purpose.SURVEY else "before"
+
+
 class ReminderRuleForm(forms.Form):
     """A rule with its texts in every language; an empty text uses Puntual's own."""
 
@@ -48,7 +61,7 @@ class ReminderRuleForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("channel"), choices=RuleChannel.choices, widget=forms.RadioSelect()
     )
-    offset = forms.IntegerField(label=_("How long before the start"), min_value=1)
+    offset = forms.IntegerField(label=OFFSET_LABELS["before"], min_value=1)
     offset_unit = forms.ChoiceField(label=_("unit"), choices=OFFSET_UNIT_CHOICES, initial="hours")
     only_if_unconfirmed = forms.BooleanField(label=_("only if not confirmed yet"), required=False)
     is_active = forms.BooleanField(label=_("active"), required=False, initial=True)
@@ -75,6 +88,8 @@ class ReminderRuleForm(forms.Form):
                 )
         if not self.is_bound and "preview_language" not in self.initial:
             self.initial["preview_language"] = tenant.language
+        purpose = self.data.get("purpose") if self.is_bound else self.initial.get("purpose")
+        self.fields["offset"].label = OFFSET_LABELS[offset_direction(purpose)]
 
     @classmethod
     def initial_for(cls, rule: ReminderRule) -> dict[str, Any]:
@@ -109,10 +124,14 @@ class ReminderRuleForm(forms.Form):
         offset, unit = data.get("offset"), data.get("offset_unit")
         if offset is not None and unit in OFFSET_UNITS:
             minutes = offset * OFFSET_UNITS[unit]
-            if minutes > MAX_OFFSET_MINUTES:
+            longest = (
+                MAX_SURVEY_OFFSET_MINUTES
+                if data.get("purpose") == Purpose.SURVEY
+                else MAX_OFFSET_MINUTES
+            )
+            if minutes > longest:
                 self.add_error(
-                    "offset",
-                    _("Give at most %(days)d days.") % {"days": MAX_OFFSET_MINUTES // 1440},
+                    "offset", _("Give at most %(days)d days.") % {"days": longest // 1440}
                 )
             data["offset_minutes"] = minutes
         texts: dict[str, dict[str, str]] = {}

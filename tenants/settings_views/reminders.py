@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from reminders.models import ReminderRule
+from reminders.models import Purpose, ReminderRule
 from reminders.services.rules import (
     RulePreview,
     reminder_rule_create,
@@ -25,7 +25,7 @@ from reminders.services.rules import (
     reminder_rule_update,
 )
 from tenants.forms.base import add_service_errors
-from tenants.forms.reminders import ReminderRuleForm, offset_in_unit
+from tenants.forms.reminders import OFFSET_LABELS, ReminderRuleForm, offset_in_unit
 from tenants.settings_views.common import (
     admin_only,
     owned,
@@ -100,7 +100,15 @@ def _rule_page(request: HttpRequest, rule: ReminderRule | None) -> HttpResponse:
     return render_settings(
         request,
         "settings/rule_form.html",
-        {"form": form, "rule": rule, "preview": preview, "partial_header": PARTIAL_HEADER},
+        {
+            "form": form,
+            "rule": rule,
+            "preview": preview,
+            "partial_header": PARTIAL_HEADER,
+            # For the script that switches the offset's label with the purpose.
+            "survey_purpose": Purpose.SURVEY.value,
+            "offset_labels": OFFSET_LABELS,
+        },
         section="reminders",
         status=400 if failed else 200,
     )

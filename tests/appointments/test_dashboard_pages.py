@@ -74,6 +74,29 @@ def test_the_booking_page_offers_free_times_and_the_terms_of_the_service(
     assert "A deposit of €20.00 holds this appointment." in page
 
 
+def test_the_front_desk_is_offered_walk_in_times_inside_the_minimum_notice(
+    desk: DjangoClient, clinic: Clinic, frozen: None
+) -> None:
+    """Clients booking online need two hours' notice; a client at the desk at 10:30 can be
+    seen at 11:00 (or now), and the receptionist books it from the picker."""
+    query = {
+        "service": str(clinic.cleaning.pk),
+        "staff": str(clinic.herrera.pk),
+        "date": TODAY.isoformat(),
+    }
+    page = _page(desk.get("/dashboard/appointments/new/", query))
+    assert f'value="{at(11).isoformat()}"' in page
+    assert f'value="{at(10, 30).isoformat()}"' in page  # starting now
+    assert f'value="{at(10).isoformat()}"' not in page  # over
+    response = desk.post(
+        "/dashboard/appointments/new/",
+        _booking(clinic, slot=at(11).isoformat(), name="Walk-in", phone="612 000 111"),
+    )
+    assert response.status_code == 302
+    with scope(tenant=clinic.business):
+        assert Appointment.objects.get(client__name="Walk-in").start == at(11)
+
+
 def test_a_receptionist_books_a_new_client_into_a_free_slot(
     desk: DjangoClient, clinic: Clinic, frozen: None
 ) -> None:

@@ -23,6 +23,7 @@ from appointments.services import (
 )
 from clients.models import Client
 from reminders.channels.sms import LocmemSMSBackend
+from reminders.models import Purpose, ReminderRule, RuleChannel
 from selfservice.models import SurveyInvitation, WaitlistEntry, WaitlistSource, WaitlistStatus
 from selfservice.services.outgoing import selfservice_send_due
 from selfservice.services.waitlist import waitlist_join
@@ -84,6 +85,14 @@ def shop(db: None) -> Shop:
             cancellation_window_hours=24,
             late_cancellation_consequence="fixed_fee",
             late_cancellation_fee_amount="15.00",
+        )
+        # As every business has from its setup: the survey 2 h after an attended visit.
+        ReminderRule.objects.create(
+            tenant=business,
+            name="Post-visit survey, 2 h after",
+            purpose=Purpose.SURVEY,
+            channel=RuleChannel.SMS_THEN_EMAIL,
+            offset_minutes=120,
         )
     return Shop(business=business, location=location, service=service, ana=ana, bea=bea)
 

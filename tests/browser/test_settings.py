@@ -3,6 +3,7 @@ an API key shown once then revoked, the cancellation window, and a receptionist 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -188,6 +189,53 @@ def test_the_preview_works_without_javascript(
         )
         with scope(tenant=business):
             assert ReminderRule.objects.get(name="Day before").texts == {}
+
+
+def test_an_admin_creates_a_survey_rule_whose_offset_is_after_the_end(
+    admin_page: Page, live_server: LiveServer, business: Business
+) -> None:
+    page = admin_page
+    page.goto(f"{live_server.url}/settings/reminders/new/")
+    expect(page.locator("label[for=id_offset]")).to_have_text("How long before the start")
+    page.get_by_label("Name").fill("Survey, next morning")
+    page.get_by_label("Purpose").select_option(label="Post-visit survey")
+    # The label follows the purpose at once.
+    expect(page.locator("label[for=id_offset]")).to_have_text("How long after the end")
+    expect(page.get_by_label("Only if not confirmed yet")).to_be_hidden()
+    page.get_by_label("Email", exact=True).check()
+    page.locator("#id_offset").fill("18")
+    page.get_by_label("Unit").select_option("hours")
+    expect(page.locator("#rule-preview")).to_contain_text("/survey/preview-")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "settings-survey-rule")
+    page.get_by_role("button", name="Save the rule").click()
+    expect(page.get_by_text("The reminder rule is added.")).to_be_visible()
+    survey_row = page.get_by_role("row", name=re.compile("Survey, next morning"))
+    expect(survey_row).to_contain_text("18 hours after the end")
+    expect(page.get_by_role("row", name=re.compile("Day before"))).to_contain_text(
+        "1 day before the start"
+    )
+    screenshot(page, "settings-reminders-with-survey")
+
+    page.get_by_role("link", name="Survey, next morning").click()
+    expect(page.locator("label[for=id_offset]")).to_have_text("How long after the end")
+    page.locator("#id_offset").fill("3")
+    page.get_by_role("button", name="Save the rule").click()
+    expect(page.get_by_text("The reminder rule is saved.")).to_be_visible()
+    expect(survey_row).to_contain_text("3 hours after the end")
+    with scope(tenant=business):
+        rule = ReminderRule.objects.get(name="Survey, next morning")
+    assert (rule.purpose, rule.offset_minutes, rule.channel, rule.is_active) == (
+        Purpose.SURVEY,
+        180,
+        RuleChannel.EMAIL,
+        True,
+    )
+    # Back to a reminder, the label says so again (nothing saved).
+    page.get_by_role("link", name="Survey, next morning").click()
+    page.get_by_label("Purpose").select_option(label="Reminder")
+    expect(page.locator("label[for=id_offset]")).to_have_text("How long before the start")
+    expect(page.get_by_label("Only if not confirmed yet")).to_be_visible()
 
 
 def test_an_admin_creates_an_api_key_sees_it_once_and_revokes_it(

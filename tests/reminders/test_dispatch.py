@@ -254,7 +254,7 @@ def test_a_queued_message_whose_task_was_lost_is_enqueued_again_and_sent_once(
 
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("kind", [k.value for k in MessageKind])
-@pytest.mark.parametrize("purpose", ["reminder", "confirmation_request"])
+@pytest.mark.parametrize("purpose", ["reminder", "confirmation_request", "survey"])
 def test_default_texts_are_valid_and_never_invite_an_opt_out_reply(
     language: str, kind: str, purpose: str
 ) -> None:

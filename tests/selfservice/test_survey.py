@@ -1,4 +1,7 @@
-"""After an attended visit the client is asked one question, once; staff read the results."""
+"""After an attended visit the client is asked one question, once; staff read the results.
+
+The business's survey rule (Puntual's default: 2 h after the end, SMS else email) decides
+when; tests/selfservice/test_survey_rule.py covers what the rule changes."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from django_scopes import scope
 from appointments.models import Appointment, Source
 from appointments.services import Actor, appointment_book, appointment_mark_attended
 from reminders.channels.sms import LocmemSMSBackend
+from reminders.models import Purpose, ReminderRule, RuleChannel
+from reminders.services.rules import reminder_rule_create
 from selfservice.models import OfferStatus, SurveyInvitation
 from selfservice.selectors import survey_score, survey_scores_by
 from selfservice.services.outgoing import selfservice_send_due
@@ -27,6 +32,19 @@ from tests.selfservice.conftest import NOW, Shop
 VISIT = datetime(2026, 5, 28, 10, 0, tzinfo=UTC)
 SURVEY_AT = VISIT + timedelta(minutes=30 + 120)
 TOKEN = re.compile(r"/survey/([A-Za-z0-9_-]+)/")
+
+
+@pytest.fixture(autouse=True)
+def survey_rule(shop: Shop) -> ReminderRule:
+    with scope(tenant=shop.business):
+        return reminder_rule_create(
+            tenant=shop.business,
+            name="Post-visit survey, 2 h after",
+            purpose=Purpose.SURVEY,
+            channel=RuleChannel.SMS_THEN_EMAIL,
+            offset_minutes=120,
+            now=NOW,
+        )
 
 
 def _attended_visit(
@@ -145,8 +163,13 @@ def test_an_unknown_survey_link_is_404(client: DjangoClient, shop: Shop) -> None
     assert client.get("/sonrisa/survey/unknown/").status_code == 404
 
 
-@pytest.mark.parametrize("delay", [30])
-def test_the_delay_is_a_setting(shop: Shop, settings: Any, delay: int) -> None:
-    settings.SELFSERVICE_SURVEY_DELAY_MINUTES = delay
+@pytest.mark.parametrize("delay", [30, 24 * 60])
+def test_the_delay_is_the_survey_rule_s_offset(
+    shop: Shop, survey_rule: ReminderRule, delay: int
+) -> None:
+    with scope(tenant=shop.business):
+        ReminderRule.objects.filter(pk=survey_rule.pk).update(offset_minutes=delay)
     _attended_visit(shop)
-    assert selfservice_send_due(now=VISIT + timedelta(minutes=30 + delay))["sent"] == 1
+    due = VISIT + timedelta(minutes=30 + delay)
+    assert selfservice_send_due(now=due - timedelta(minutes=1))["planned_surveys"] == 0
+    assert selfservice_send_due(now=due)["sent"] == 1
