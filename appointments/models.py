@@ -212,6 +212,8 @@ class BookingRules(TenantOwnedModel):
 
 
 class AppointmentStatus(models.TextChoices):
+    # A new client's online booking, waiting for the business to accept or decline it.
+    REQUESTED = "requested", _("Requested")
     SCHEDULED = "scheduled", _("Scheduled")
     CONFIRMED = "confirmed", _("Confirmed")
     ATTENDED = "attended", _("Attended")
@@ -220,8 +222,10 @@ class AppointmentStatus(models.TextChoices):
 
 
 # Appointments in these statuses hold their staff member's time: no other may overlap them.
-# (A no-show or a cancellation frees the rest of the slot for a walk-in.)
+# (A no-show or a cancellation frees the rest of the slot for a walk-in.) A request holds it
+# too: the time the client asked for stays theirs while the business decides.
 BLOCKING_STATUSES: tuple[str, ...] = (
+    AppointmentStatus.REQUESTED,
     AppointmentStatus.SCHEDULED,
     AppointmentStatus.CONFIRMED,
     AppointmentStatus.ATTENDED,
@@ -327,6 +331,9 @@ class EventKind(models.TextChoices):
     FINISHED = "finished", _("Finished")
     CORRECTED = "corrected", _("Corrected")
     NOTE = "note", _("Note")
+    # A request's two endings: requested → scheduled, requested → cancelled (by the business).
+    ACCEPTED = "accepted", _("Request accepted")
+    DECLINED = "declined", _("Request declined")
 
 
 class AppointmentEvent(TenantOwnedModel):

@@ -7,6 +7,7 @@ from appointments import (
     views_clients,
     views_detail,
     views_inbox,
+    views_requests,
 )
 
 urlpatterns = [
@@ -29,6 +30,16 @@ urlpatterns = [
             ("attend", "attend/"),
             ("no_show", "no-show/"),
         )
+    ),
+    path(
+        "appointments/<int:pk>/accept/",
+        views_requests.appointment_accept_view,
+        name="appointment_accept",
+    ),
+    path(
+        "appointments/<int:pk>/decline/",
+        views_requests.appointment_decline_view,
+        name="appointment_decline",
     ),
     path(
         "appointments/<int:pk>/cancel/",
@@ -66,6 +77,8 @@ urlpatterns = [
     path("clients/", views_clients.client_list, name="clients"),
     path("clients/<int:pk>/", views_clients.client_detail, name="client"),
     path("clients/<int:pk>/notes/", views_clients.client_notes, name="client_notes"),
+    path("requests/", views_requests.requests_page, name="requests"),
+    path("requests/count/", views_requests.requests_count, name="requests_count"),
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/count/", views_inbox.inbox_count, name="inbox_count"),
     path("inbox/<int:pk>/handled/", views_inbox.inbox_handled, name="inbox_handled"),

@@ -42,11 +42,21 @@ def inbox_unread(request: HttpRequest) -> int | None:
     ).count()
 
 
+def _requests_waiting(request: HttpRequest) -> int | None:
+    """Requests to answer, for the navigation's badge (only where the business approves)."""
+    if not tenant_of(request).approve_new_clients:
+        return None
+    from appointments.views_requests import requests_waiting  # it builds on this module
+
+    return requests_waiting(request)
+
+
 def page_context(request: HttpRequest, nav: str, **extra: Any) -> dict[str, Any]:
     """What every dashboard page's frame needs: the active section, the inbox's count, rights."""
     return {
         "nav": nav,
         "inbox_unread": inbox_unread(request),
+        "requests_waiting": _requests_waiting(request),
         "can_act": is_front_desk(request),
         "action_labels": {name: label for name, (_suffix, label) in ACTIONS.items()},
         "tz_name": tenant_of(request).timezone,

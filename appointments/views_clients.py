@@ -22,7 +22,7 @@ from appointments.views_actions import triggers
 from appointments.views_booking import client_search
 from appointments.views_common import business_zone, front_desk, is_htmx, tenant_of
 from appointments.views_reads import STATE_LABELS, state_of
-from appointments.workflow import OPEN_STATUSES
+from appointments.workflow import UPCOMING_STATUSES
 from clients.models import Client
 from clients.services import client_update
 from policies.choices import Outcome, Tier
@@ -71,7 +71,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-start", "-pk")[:HISTORY_LIMIT]
     )
     upcoming = sorted(
-        (a for a in appointments if a.status in OPEN_STATUSES and a.end >= now),
+        (a for a in appointments if a.status in UPCOMING_STATUSES and a.end >= now),
         key=lambda a: a.start,
     )
     history = [a for a in appointments if a not in upcoming]

@@ -36,7 +36,12 @@ from appointments.models import (
     WorkingHours,
 )
 from appointments.selectors import local_day_bounds
-from appointments.workflow import OPEN_STATUSES, RESCHEDULABLE, can_transition
+from appointments.workflow import (
+    OPEN_STATUSES,
+    RESCHEDULABLE,
+    UPCOMING_STATUSES,
+    can_transition,
+)
 from policies.choices import Action as PolicyAction
 from policies.choices import DepositOutcome, PaymentMethod
 from policies.money import format_money
@@ -53,6 +58,7 @@ DEFAULT_HOURS = (8 * 60, 20 * 60)
 # What a block or a row shows about where an appointment stands (more than its status: a
 # confirmed appointment whose client checked in is "waiting").
 STATE_LABELS: dict[str, Any] = {
+    "requested": gettext_lazy("Requested"),
     "scheduled": gettext_lazy("Not confirmed"),
     "confirmed": gettext_lazy("Confirmed"),
     "waiting": gettext_lazy("Waiting"),
@@ -64,6 +70,8 @@ STATE_LABELS: dict[str, Any] = {
 
 # The actions the dashboard offers, in the order it shows them: url suffix, label.
 ACTIONS: dict[str, tuple[str, Any]] = {
+    "accept": ("accept/", gettext_lazy("Accept")),
+    "decline": ("decline/", gettext_lazy("Decline…")),
     "confirm": ("confirm/", gettext_lazy("Confirm")),
     "check_in": ("check-in/", gettext_lazy("Check in")),
     "start": ("start/", gettext_lazy("Start")),
@@ -73,9 +81,10 @@ ACTIONS: dict[str, tuple[str, Any]] = {
     "cancel": ("cancel/", gettext_lazy("Cancel…")),
 }
 # Actions that need a second screen (a reason, a new time); the others are one POST.
-TWO_STEP_ACTIONS = frozenset({"move", "cancel"})
+TWO_STEP_ACTIONS = frozenset({"move", "cancel", "decline"})
 # The front desk's list offers the next step of a visit, not every change (the board does).
 DESK_ACTIONS: dict[str, tuple[str, ...]] = {
+    "requested": ("accept",),  # declining asks for a reason first (the detail, the requests)
     "scheduled": ("confirm", "check_in", "no_show"),
     "confirmed": ("check_in", "no_show"),
     "waiting": ("start", "attend"),
@@ -96,9 +105,12 @@ def actions_for(appointment: Appointment, *, now: datetime, today: date, zone: A
     """The actions that are possible now, as the workflow declares them (a button for each).
 
     Check-in and start only on the appointment's own day; attended and no-show once it has
-    begun (the services refuse them earlier); no no-show for a client who checked in.
+    begun (the services refuse them earlier); no no-show for a client who checked in. A
+    request is only accepted (while its time is ahead) or declined.
     """
     status = appointment.status
+    if status == S.REQUESTED:
+        return ["accept", "decline"] if now < appointment.start else ["decline"]
     is_open = status in OPEN_STATUSES
     on_its_day = appointment.start.astimezone(zone).date() == today
     actions = []
@@ -132,13 +144,14 @@ def minutes_between(later: datetime, earlier: datetime) -> int:
 
 @dataclass(frozen=True)
 class Numbers:
-    booked: int  # not cancelled
+    booked: int  # not cancelled, not a request
     confirmed: int  # confirmed at some point (or attended after confirming)
     unconfirmed: int
     arrived: int
     waiting: int
     no_shows: int
     cancelled: int
+    requested: int = 0  # requests waiting for an answer
 
     @property
     def confirmed_percent(self) -> int:
@@ -146,10 +159,13 @@ class Numbers:
 
 
 def numbers_for(appointments: Iterable[Appointment]) -> Numbers:
-    booked = confirmed = unconfirmed = arrived = waiting = no_shows = cancelled = 0
+    booked = confirmed = unconfirmed = arrived = waiting = no_shows = cancelled = requested = 0
     for a in appointments:
         if a.status == S.CANCELLED:
             cancelled += 1
+            continue
+        if a.status == S.REQUESTED:
+            requested += 1
             continue
         booked += 1
         if a.status == S.CONFIRMED or a.confirmed_at is not None:
@@ -162,7 +178,7 @@ def numbers_for(appointments: Iterable[Appointment]) -> Numbers:
             arrived += 1
             if a.started_at is None and a.status in OPEN_STATUSES:
                 waiting += 1
-    return Numbers(booked, confirmed, unconfirmed, arrived, waiting, no_shows, cancelled)
+    return Numbers(booked, confirmed, unconfirmed, arrived, waiting, no_shows, cancelled, requested)
 
 
 # --- Boards (day and week) -----------------------------------------------------------------
@@ -690,7 +706,7 @@ def front_desk_day(
             desk.waiting.append(row)
         elif state == "in_service":
             desk.in_service.append(row)
-        elif a.status in OPEN_STATUSES:
+        elif a.status in UPCOMING_STATUSES:
             desk.expected.append(row)
         else:
             desk.done.append(row)
@@ -720,6 +736,7 @@ SKIP_REASONS: dict[str, Any] = {
     "confirmed": gettext_lazy("Not needed: the appointment was confirmed."),
     "cancelled": gettext_lazy("Not needed: the appointment was cancelled."),
     "appointment_over": gettext_lazy("Not needed: the appointment was over."),
+    "answered": gettext_lazy("Not needed: the request was answered before it went out."),
     "quiet_hours": gettext_lazy("Held back by the quiet hours."),
     "rule_inactive": gettext_lazy("The reminder rule is switched off."),
     "no_consent": gettext_lazy("The client accepts neither SMS nor email."),
@@ -805,7 +822,9 @@ def _event_entry(
     )
     status_labels = dict(S.choices)
     if event.kind == EventKind.CREATED:
-        entry.title = _("Appointment booked")
+        entry.title = (
+            _("Booking requested") if event.to_status == S.REQUESTED else _("Appointment booked")
+        )
     elif event.kind in (EventKind.STATUS, EventKind.CORRECTED):
         entry.title = str(status_labels.get(event.to_status, event.to_status))
         if event.kind == EventKind.CORRECTED:

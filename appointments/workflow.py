@@ -5,6 +5,10 @@ from __future__ import annotations
 from appointments.models import AppointmentStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
+    # A request is accepted (scheduled) or declined (cancelled by the business, see
+    # services/approval.py), or the client withdraws it (cancelled). Nothing else: it cannot
+    # be confirmed, checked in, attended or missed before the business has accepted it.
+    S.REQUESTED: frozenset({S.SCHEDULED, S.CANCELLED}),
     S.SCHEDULED: frozenset({S.CONFIRMED, S.ATTENDED, S.NO_SHOW, S.CANCELLED}),
     S.CONFIRMED: frozenset({S.ATTENDED, S.NO_SHOW, S.CANCELLED}),
     S.ATTENDED: frozenset(),
@@ -22,6 +26,8 @@ NOT_BEFORE_START: frozenset[str] = frozenset({S.ATTENDED, S.NO_SHOW})
 
 RESCHEDULABLE: frozenset[str] = frozenset({S.SCHEDULED, S.CONFIRMED})
 OPEN_STATUSES: frozenset[str] = frozenset({S.SCHEDULED, S.CONFIRMED})
+# Appointments still to come for the client: the open ones and the requests waiting.
+UPCOMING_STATUSES: frozenset[str] = OPEN_STATUSES | {S.REQUESTED}
 
 
 def can_transition(from_status: str, to_status: str) -> bool:

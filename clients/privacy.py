@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from appointments.models import Appointment, AppointmentEvent
-from appointments.services import Actor, appointment_cancel
-from appointments.workflow import OPEN_STATUSES
+from appointments.models import Appointment, AppointmentEvent, AppointmentStatus
+from appointments.services import Actor, appointment_cancel, appointment_decline
+from appointments.workflow import UPCOMING_STATUSES
 from clients.models import Client, ClientEvent, ClientEventKind
 from policies.models import ClientFlag, LedgerEntry, PolicyDecision
 from reminders.models import InboundMessage, MessageStatus, OutboundMessage
@@ -184,7 +184,7 @@ def client_erase(*, client: Client, actor: Actor, now: datetime | None = None) -
         tenant = locked.tenant
         future = list(
             Appointment.objects.filter(
-                tenant_id=tenant.pk, client=locked, status__in=OPEN_STATUSES, start__gt=now
+                tenant_id=tenant.pk, client=locked, status__in=UPCOMING_STATUSES, start__gt=now
             ).order_by("start", "pk")
         )
         with translation.override(tenant.language):
@@ -207,7 +207,11 @@ def client_erase(*, client: Client, actor: Actor, now: datetime | None = None) -
             tenant_id=tenant.pk, appointment_id__in=appointment_ids
         ).exclude(note="").update(note="")
         for appointment in future:
-            appointment_cancel(appointment=appointment, actor=actor, reason=reason, now=now)
+            if appointment.status == AppointmentStatus.REQUESTED:
+                # A request is not the business's to cancel: it is declined (time freed).
+                appointment_decline(appointment=appointment, actor=actor, reason=reason, now=now)
+            else:
+                appointment_cancel(appointment=appointment, actor=actor, reason=reason, now=now)
         # Nothing more goes to this person (the cancellations above planned notices too).
         OutboundMessage.objects.filter(
             tenant_id=tenant.pk, appointment_id__in=appointment_ids, status=MessageStatus.PENDING

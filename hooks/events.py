@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 class WebhookEvent(models.TextChoices):
     APPOINTMENT_CREATED = "appointment.created", _("Appointment booked")
+    APPOINTMENT_REQUESTED = "appointment.requested", _("Booking requested (waits for approval)")
+    APPOINTMENT_ACCEPTED = "appointment.accepted", _("Booking request accepted")
+    APPOINTMENT_DECLINED = "appointment.declined", _("Booking request declined")
     APPOINTMENT_CONFIRMED = "appointment.confirmed", _("Appointment confirmed")
     APPOINTMENT_CANCELLED = "appointment.cancelled", _("Appointment cancelled")
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled", _("Appointment rescheduled")
@@ -27,6 +30,9 @@ EVENT_BY_KIND: dict[str, str] = {
     "created": WebhookEvent.APPOINTMENT_CREATED,
     "rescheduled": WebhookEvent.APPOINTMENT_RESCHEDULED,
     "arrived": WebhookEvent.APPOINTMENT_CHECKED_IN,
+    # A request's answers (requested → scheduled, requested → cancelled by the business).
+    "accepted": WebhookEvent.APPOINTMENT_ACCEPTED,
+    "declined": WebhookEvent.APPOINTMENT_DECLINED,
 }
 # A status change ("status", or an admin's "corrected") → the webhook event of its new status.
 STATUS_KINDS = frozenset({"status", "corrected"})
@@ -39,7 +45,15 @@ EVENT_BY_STATUS: dict[str, str] = {
 
 
 def event_for(kind: str, to_status: str) -> str:
-    """The webhook event an appointment event is, or "" (notes, start, finish...)."""
+    """The webhook event an appointment event is, or "" (notes, start, finish...).
+
+    A booking made as a request is `appointment.requested`, not `appointment.created`: it is
+    not a booking yet. Its acceptance is `appointment.accepted` (from then on, the events of
+    any booking), its decline `appointment.declined`; a client withdrawing it is
+    `appointment.cancelled`, with `from_status` "requested".
+    """
+    if kind == "created" and to_status == "requested":
+        return WebhookEvent.APPOINTMENT_REQUESTED
     if kind in STATUS_KINDS:
         return EVENT_BY_STATUS.get(to_status, "")
     return EVENT_BY_KIND.get(kind, "")

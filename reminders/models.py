@@ -80,6 +80,8 @@ class MessageKind(models.TextChoices):
     BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
     RESCHEDULE_NOTICE = "reschedule_notice", _("Reschedule notice")
     CANCELLATION_NOTICE = "cancellation_notice", _("Cancellation notice")
+    REQUEST_RECEIVED = "request_received", _("Request received")
+    REQUEST_DECLINED = "request_declined", _("Request declined")
 
 
 class Channel(models.TextChoices):
@@ -121,7 +123,7 @@ class OutboundMessage(TenantOwnedModel):
     )
     kind = models.CharField(_("kind"), max_length=24, choices=MessageKind.choices)
     # What makes this message unique for its appointment: "rule:<id>", "booking",
-    # "reschedule:v<version>", "cancellation".
+    # "reschedule:v<version>", "cancellation", "request", "declined".
     dedupe_key = models.CharField(max_length=64)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, blank=True)
     fallback_to_email = models.BooleanField(default=False)

@@ -26,7 +26,13 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 
 from appointments.errors import InvalidTransition, SchedulingError
-from appointments.models import Appointment, AppointmentStatus, ServiceMode
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    EventKind,
+    ServiceMode,
+)
 from appointments.selectors import availability_for
 from appointments.services import (
     Actor,
@@ -118,10 +124,22 @@ def _when(moment: datetime, end: datetime, tz: zoneinfo.ZoneInfo, zone_name: str
     )
 
 
+def _was_declined(appointment: Appointment) -> bool:
+    return AppointmentEvent.objects.filter(
+        tenant_id=appointment.tenant_id, appointment=appointment, kind=EventKind.DECLINED
+    ).exists()
+
+
 def _status_words(appointment: Appointment, now: datetime, tz: zoneinfo.ZoneInfo) -> str:
     status = appointment.status
     if status == AppointmentStatus.CANCELLED:
+        if _was_declined(appointment):
+            return _("Not accepted — sorry, the business could not take this request.")
         return _("Cancelled — this appointment will not take place.")
+    if status == AppointmentStatus.REQUESTED:
+        if now >= appointment.start:
+            return _("This request's time has passed.")
+        return _("Requested — the business will confirm it; we'll let you know.")
     if status == AppointmentStatus.ATTENDED:
         return _("Done — thank you for coming.")
     if status == AppointmentStatus.NO_SHOW:
@@ -151,6 +169,8 @@ def _available_actions(
     if now >= appointment.start:
         return set()
     possible: set[str] = set()
+    if appointment.status == AppointmentStatus.REQUESTED:
+        possible.add(CANCEL)  # the client withdraws their request
     if appointment.status == AppointmentStatus.SCHEDULED:
         possible.add(CONFIRM)
     if appointment.status in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
@@ -210,6 +230,12 @@ def _page_context(
         "cancel_sentence": policy.cancel,
         "move_sentence": policy.move.message if policy.move.allowed and policy.terms else "",
         "move_refused": move_refused,
+        "is_request": appointment.status == AppointmentStatus.REQUESTED,
+        "book_url": (
+            reverse("selfservice:book", kwargs={"business_slug": appointment.tenant.slug})
+            if appointment.status == AppointmentStatus.CANCELLED
+            else ""
+        ),
     }
 
 
@@ -377,7 +403,11 @@ def _post(
             messages.success(request, _("Thank you — your appointment is confirmed."))
         elif action == CANCEL:
             reason = request.POST.get("reason", "").strip()[:CANCEL_REASON_MAX]
+            was_request = appointment.status == AppointmentStatus.REQUESTED
             appointment_cancel(appointment=appointment, actor=actor, reason=reason, now=now)
+            if was_request:
+                messages.success(request, _("Your request is withdrawn."))
+                return back
             # What the terms decided, as recorded, in the client's words.
             outcome = policy_decision_message(appointment=appointment, actions=CANCEL_DECISIONS)
             messages.success(

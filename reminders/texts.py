@@ -133,6 +133,33 @@ def default_text(*, kind: str, purpose: str | None, language: str) -> Text:
                     "{business_name}: your appointment on {date} at {time} is cancelled. {manage_link}"
                 ),
             )
+        if kind == MessageKind.REQUEST_RECEIVED:
+            return Text(
+                subject=_("We received your request at {business_name}"),
+                body=_(
+                    "Hello {client_name},\n\nYou asked for {service} with {staff} on {date} at "
+                    "{time} ({timezone}).\nWhere: {where}\n\n{business_name} will confirm it: "
+                    "we'll let you know. The time is kept for you meanwhile.\n\nSee your request "
+                    "or withdraw it here: {manage_link}\n\n{business_name} {business_phone}"
+                ),
+                sms=_(
+                    "{business_name}: we received your request for {service} on {date} at {time} "
+                    "({timezone}). We'll let you know when it is confirmed. {manage_link}"
+                ),
+            )
+        if kind == MessageKind.REQUEST_DECLINED:
+            return Text(
+                subject=_("Your request at {business_name} was not accepted"),
+                body=_(
+                    "Hello {client_name},\n\nSorry: {business_name} could not accept your "
+                    "request for {service} on {date} at {time} ({timezone}).\n\nTo find "
+                    "another time, call {business_phone} or visit {manage_link}\n\n{business_name}"
+                ),
+                sms=_(
+                    "{business_name}: sorry, your request for {date} at {time} could not be "
+                    "accepted. {manage_link}"
+                ),
+            )
         if purpose == Purpose.SURVEY:
             return Text(
                 subject=_("{business_name}: how was your visit?"),

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from appointments.availability import one_per_start
 from appointments.errors import SchedulingError, SlotTaken
-from appointments.models import Appointment, Service, StaffMember
+from appointments.models import Appointment, AppointmentStatus, Service, StaffMember
 from appointments.selectors import availability_for
 from appointments.views_booking import booking_terms
 from reminders.links import link_resolve
@@ -445,6 +445,8 @@ def booked(request: HttpRequest, business_slug: str, token: str) -> HttpResponse
             "ics_url": reverse(
                 "selfservice:ics", kwargs={"business_slug": tenant.slug, "token": token}
             ),
+            # A request waiting for the business: said so, and no calendar entry until accepted.
+            "is_request": appointment.status == AppointmentStatus.REQUESTED,
         }
         return _render(request, "selfservice/booked.html", context)
 
@@ -455,6 +457,8 @@ def calendar_file(request: HttpRequest, business_slug: str, token: str) -> HttpR
         return _secure(HttpResponseNotAllowed(["GET", "HEAD"]))
     tenant = _tenant(request)
     appointment = _appointment_by_link(token, timezone.now())
+    if appointment.status == AppointmentStatus.REQUESTED:
+        raise Http404  # nothing to put in a calendar until the business accepts it
     status_url = settings.PUNTUAL_BASE_URL.rstrip("/") + reverse(
         "public:appointment", kwargs={"business_slug": tenant.slug, "token": token}
     )

@@ -124,6 +124,16 @@ class Business(models.Model):
             " the platform's default sender."
         ),
     )
+    # Online bookings of clients the business does not know yet wait as "requested" until a
+    # member accepts or declines them (appointments.services.approval).
+    approve_new_clients = models.BooleanField(
+        _("require staff approval for new clients' online bookings"),
+        default=False,
+        help_text=_(
+            "A new client's online booking waits as a request, holding the time, until you"
+            " accept or decline it. Returning clients book straight away."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=dj_timezone.now)
 
     class Meta:

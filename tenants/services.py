@@ -94,6 +94,7 @@ BUSINESS_FIELDS = (
     "sms_quiet_start",
     "sms_quiet_end",
     "sms_sender",
+    "approve_new_clients",
 )
 LOCATION_FIELDS = ("name", "timezone", "address", "phone", "is_active")
 

@@ -190,10 +190,12 @@ OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{
         f"api/v1/appointments/<int:pk>/{action}/": ("appointment", ("post",))
         for action in (
+            "accept",
             "attend",
             "cancel",
             "check-in",
             "confirm",
+            "decline",
             "finish",
             "no-show",
             "reschedule",
@@ -339,6 +341,9 @@ DASHBOARD_PAGES: dict[str, bool] = {
     "dashboard/clients/": True,
     "dashboard/inbox/": True,
     "dashboard/inbox/count/": False,
+    # New clients' requests waiting for an answer (the world's appointment is no request).
+    "dashboard/requests/": False,
+    "dashboard/requests/count/": False,
     # The reports page (its filters name the business's locations) and its CSV export.
     "reports/": True,
     "reports/export.csv": False,
@@ -352,8 +357,13 @@ DASHBOARD_OBJECTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
     "dashboard/appointments/<int:pk>/": ("appointment", ("get",), {}),
     **{
         f"dashboard/appointments/<int:pk>/{action}/": ("appointment", ("post",), {})
-        for action in ("confirm", "check-in", "start", "attend", "no-show")
+        for action in ("confirm", "check-in", "start", "attend", "no-show", "accept")
     },
+    "dashboard/appointments/<int:pk>/decline/": (
+        "appointment",
+        ("get", "post"),
+        {"reason": "Taken"},
+    ),
     "dashboard/appointments/<int:pk>/cancel/": (
         "appointment",
         ("get", "post"),

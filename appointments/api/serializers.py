@@ -280,6 +280,10 @@ class CancelSerializer(serializers.Serializer[Any]):
     )
 
 
+class DeclineSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
 class RescheduleSerializer(serializers.Serializer[Any]):
     start = AwareDateTimeField()
     staff: Any = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects, required=False)

@@ -22,6 +22,7 @@ from appointments.api.serializers import (
     AppointmentFilterSerializer,
     AppointmentOutputSerializer,
     CancelSerializer,
+    DeclineSerializer,
     RescheduleSerializer,
     ServiceSerializer,
     StaffSerializer,
@@ -112,6 +113,7 @@ class TimeOffViewSet(_TenantViewSet):
 
 
 ACTIONS: dict[str, Any] = {
+    "accept": services.appointment_accept,
     "confirm": services.appointment_confirm,
     "check-in": services.appointment_check_in,
     "start": services.appointment_start,
@@ -261,6 +263,32 @@ class AppointmentViewSet(
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request: Request, pk: str) -> Response:
         return self._act(request, pk, "no-show")
+
+    @extend_schema(request=None, responses=AppointmentDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        """Accept a request (a new client's online booking waiting for the business): it is
+        scheduled and the client gets the booking confirmation. 409 when it is no request."""
+        return self._act(request, pk, "accept")
+
+    @extend_schema(request=DeclineSerializer, responses=AppointmentDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        """Decline a request: cancelled by the business, the client told, the time freed.
+        The reason (optional) is kept in the history. 409 when it is no request."""
+
+        def run() -> Response:
+            appointment = self.get_object()
+            body = DeclineSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            services.appointment_decline(
+                appointment=appointment,
+                actor=api_actor(request),
+                reason=body.validated_data["reason"],
+            )
+            return self._detail(request, appointment.pk)
+
+        return idempotent(request, run)
 
     @extend_schema(request=None, responses=OutboundMessageSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)  # one appointment's: a list

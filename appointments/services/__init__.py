@@ -5,6 +5,7 @@ one AppointmentEvent, and hands side effects (messages, policies) to `after_chan
 defers anything outward to after the commit.
 """
 
+from appointments.services.approval import appointment_accept, appointment_decline
 from appointments.services.booking import (
     appointment_book,
     appointment_book_any,
@@ -25,12 +26,14 @@ from appointments.services.transitions import (
 
 __all__ = [
     "Actor",
+    "appointment_accept",
     "appointment_book",
     "appointment_book_any",
     "appointment_cancel",
     "appointment_check_in",
     "appointment_confirm",
     "appointment_correct",
+    "appointment_decline",
     "appointment_finish",
     "appointment_mark_attended",
     "appointment_mark_no_show",

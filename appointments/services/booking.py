@@ -215,8 +215,12 @@ def appointment_book(
     actor: Actor,
     notes: str = "",
     now: datetime | None = None,
+    as_request: bool = False,
 ) -> Appointment:
     """Book `service` with `staff` at `start` (aware). Raises a SchedulingError; writes nothing then.
+
+    `as_request`: a new client's booking the business must accept first (services/approval.py):
+    status "requested", holding the time; no terms are stored until it is accepted.
 
     Double booking is impossible: bookings of one staff member are serialised by a row lock
     on the staff member (PostgreSQL) or by the IMMEDIATE write lock (SQLite), so the slot
@@ -226,6 +230,7 @@ def appointment_book(
     if timezone.is_naive(start):
         raise InvalidBookingRequest(_("The start time needs a time zone."))
     now = now or timezone.now()
+    status = AppointmentStatus.REQUESTED if as_request else AppointmentStatus.SCHEDULED
     probe = _validate_offer(
         tenant=tenant, location=location, staff=staff, service=service, client=client, probe_at=now
     )
@@ -251,7 +256,7 @@ def appointment_book(
             end=end,
             blocked_start=blocked_start,
             blocked_end=blocked_end,
-            status=AppointmentStatus.SCHEDULED,
+            status=status,
             source=source,
             notes=notes,
             price=service.price,
@@ -262,9 +267,9 @@ def appointment_book(
             kind=EventKind.CREATED,
             actor=actor,
             at=now,
-            to_status=AppointmentStatus.SCHEDULED,
+            to_status=status,
         )
-        if probe is not None and probe.needs_terms:
+        if probe is not None and probe.needs_terms and not as_request:
             # The terms the client books under, stored with the booking (its deposit asked
             # for, their credit used); before the confirmation is planned, which states them.
             policy_terms_snapshot(appointment, actor=actor, now=now, probe=probe)
@@ -380,6 +385,7 @@ def appointment_book_any(
     staff: StaffMember | None = None,
     notes: str = "",
     now: datetime | None = None,
+    as_request: bool = False,
 ) -> Appointment:
     """Book with `staff`, or with whichever staff member is free at `start` when it is None.
 
@@ -415,6 +421,7 @@ def appointment_book_any(
                 actor=actor,
                 notes=notes,
                 now=now,
+                as_request=as_request,
             )
         except SlotTaken:
             continue  # taken meanwhile by another request: try the next free staff member

@@ -60,6 +60,20 @@ def appointment_transition(
         from_status = locked.status
         if not can_transition(from_status, to_status):
             raise InvalidTransition
+        who = cancelled_by or (
+            CancelledBy.CLIENT
+            if actor.type == ActorType.CLIENT
+            else CancelledBy.SYSTEM
+            if actor.type == ActorType.SYSTEM
+            else CancelledBy.STAFF
+        )
+        if from_status == AppointmentStatus.REQUESTED and not (
+            to_status == AppointmentStatus.CANCELLED and who != CancelledBy.STAFF
+        ):
+            # The business answers a request with appointment_accept or appointment_decline
+            # (services/approval.py); here only the client withdraws it (or the system, when
+            # the client's data is erased).
+            raise InvalidTransition(_("A request is accepted or declined, not changed."))
         if to_status in NOT_BEFORE_START and now < locked.start:
             raise InvalidTransition(
                 _("An appointment can't be marked attended or no-show before it starts.")
@@ -69,13 +83,7 @@ def appointment_transition(
             locked.confirmed_at = now
         elif to_status == AppointmentStatus.CANCELLED:
             locked.cancelled_at = now
-            locked.cancelled_by = cancelled_by or (
-                CancelledBy.CLIENT
-                if actor.type == ActorType.CLIENT
-                else CancelledBy.SYSTEM
-                if actor.type == ActorType.SYSTEM
-                else CancelledBy.STAFF
-            )
+            locked.cancelled_by = who
             locked.cancellation_reason = reason
         elif (
             to_status == AppointmentStatus.ATTENDED
@@ -91,7 +99,9 @@ def appointment_transition(
             reason=reason,
             now=now,
         )
-        _apply_policy(locked, actor=actor, reason=reason, now=now)
+        if from_status != AppointmentStatus.REQUESTED:
+            # A request withdrawn costs nothing: the client agreed to no terms yet.
+            _apply_policy(locked, actor=actor, reason=reason, now=now)
         if locked.status == AppointmentStatus.CANCELLED:
             appointment_cancelled.send(sender=Appointment, appointment=locked, now=now)
     return locked

@@ -121,8 +121,11 @@ def _finish(message: OutboundMessage, status: str, reason: str = "", **fields: o
 def _why_not(message: OutboundMessage, now: datetime) -> str:
     """Why this message should not go out any more ("" if it should)."""
     appointment = message.appointment
-    if message.kind == MessageKind.CANCELLATION_NOTICE:
+    if message.kind in (MessageKind.CANCELLATION_NOTICE, MessageKind.REQUEST_DECLINED):
         return ""
+    if message.kind == MessageKind.REQUEST_RECEIVED:
+        # Answered before it went out: the answer's own message says what matters now.
+        return "" if appointment.status == AppointmentStatus.REQUESTED else "answered"
     if appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
         return (
             "cancelled" if appointment.status == AppointmentStatus.CANCELLED else "appointment_over"

@@ -320,8 +320,41 @@ def _skip_open_rule_messages(
 def messages_plan_change(
     *, appointment: Appointment, kind: str, data: dict[str, Any], now: datetime
 ) -> None:
-    """Bring the appointment's outbox in line with what just happened to it."""
-    if kind == EventKind.CREATED:
+    """Bring the appointment's outbox in line with what just happened to it.
+
+    A request (a new client's booking waiting for the business) gets only the notice that it
+    was received: its reminders are planned, and its booking confirmation sent, once it is
+    accepted; a declined request gets the notice that it was declined.
+    """
+    if kind == EventKind.CREATED and appointment.status == AppointmentStatus.REQUESTED:
+        OutboundMessage.objects.bulk_create(
+            _notice_rows(
+                appointment=appointment,
+                kind=MessageKind.REQUEST_RECEIVED,
+                dedupe_key="request",
+                now=now,
+                fresh=True,
+            )
+        )
+    elif kind == EventKind.ACCEPTED:
+        booking = _notice_rows(
+            appointment=appointment,
+            kind=MessageKind.BOOKING_CONFIRMATION,
+            dedupe_key="booking",
+            now=now,
+        )
+        _plan_rules(appointment=appointment, now=now, also=booking)
+    elif kind == EventKind.DECLINED:
+        _skip_open_rule_messages(appointment=appointment, reason="cancelled")
+        OutboundMessage.objects.bulk_create(
+            _notice_rows(
+                appointment=appointment,
+                kind=MessageKind.REQUEST_DECLINED,
+                dedupe_key="declined",
+                now=now,
+            )
+        )
+    elif kind == EventKind.CREATED:
         booking = _notice_rows(
             appointment=appointment,
             kind=MessageKind.BOOKING_CONFIRMATION,

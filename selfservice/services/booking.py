@@ -9,6 +9,7 @@ from django.db import transaction
 
 from appointments.models import Appointment, Channel, Service, Source, StaffMember
 from appointments.services import Actor, appointment_book_any
+from appointments.services.approval import approval_required
 from clients.models import Client
 from clients.services import client_find_or_create
 from reminders.links import link_issue
@@ -77,6 +78,9 @@ def self_service_book(
 ) -> tuple[Appointment, str]:
     """Book for the client as themselves; returns the appointment and a raw manage-link token.
 
+    When the business approves new clients and this one is new, the appointment is a request
+    ("requested") until the business accepts it (appointments.services.approval).
+
     Raises the booking's SchedulingError (SlotTaken when the time went meanwhile) or a
     ValidationError for contact data; nothing is written then (not even the client).
     """
@@ -100,6 +104,8 @@ def self_service_book(
             source=Source.ONLINE,
             actor=Actor.client(Channel.ONLINE),
             now=now,
+            # A client the business does not know yet waits for its approval, if it asks for it.
+            as_request=approval_required(tenant=tenant, client=client),
         )
         token = link_issue(appointment=appointment, action=AccessAction.MANAGE, now=now)
     return appointment, token

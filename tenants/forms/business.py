@@ -31,6 +31,7 @@ class BusinessProfileForm(ModelFieldsForm):
         "sms_quiet_start",
         "sms_quiet_end",
         "sms_sender",
+        "approve_new_clients",
     )
     widgets: ClassVar[dict[str, Any]] = {
         "sms_quiet_start": TimeInput(),

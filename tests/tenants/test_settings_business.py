@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -58,6 +59,21 @@ def test_an_admin_changes_the_business_profile(admin: DjangoClient, business: Bu
     assert (business.sms_quiet_start, business.sms_quiet_end) == (time(22), time(7, 30))
     page = admin.get("/settings/").content.decode()
     assert 'value="Clínica Norte"' in page
+
+
+def test_an_admin_asks_to_approve_new_clients_bookings_and_can_stop(
+    admin: DjangoClient, business: Business
+) -> None:
+    page = admin.get("/settings/").content.decode()
+    assert "Require staff approval for new clients" in page
+    assert admin.post("/settings/", {**PROFILE, "approve_new_clients": "on"}).status_code == 302
+    business.refresh_from_db()
+    assert business.approve_new_clients
+    box = re.search(r'<input[^>]*name="approve_new_clients"[^>]*>', admin.get("/settings/").text)
+    assert box is not None and "checked" in box.group(0)
+    assert admin.post("/settings/", PROFILE).status_code == 302  # an unticked box: off
+    business.refresh_from_db()
+    assert not business.approve_new_clients
 
 
 @pytest.mark.parametrize(
