@@ -7,7 +7,9 @@ messages per channel; money; working hours and time off; the groups' names. SQLi
 compute the 90th percentile in Python, exactly as PostgreSQL does.
 
 Definitions (every rate is None when its denominator is 0):
-- appointments: those starting in the period (local days of the business), any status;
+- appointments: those starting in the period (local days of the business), any status, but
+  requests the business never accepted (waiting, declined or withdrawn): those were never
+  booked, so they are neither appointments nor cancellations;
 - no-show rate: no-shows / (attended + no-shows), the appointments whose outcome is known;
 - late / on-time cancellation rate: cancellations by the client / appointments. "Late" is the
   policy engine's decision (`PolicyDecision.late`); without a decision, the cancellation's
@@ -61,7 +63,15 @@ from django.db.models.functions import Cast, Coalesce, Trunc
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Appointment, AppointmentStatus, CancelledBy, Service, StaffMember
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    CancelledBy,
+    EventKind,
+    Service,
+    StaffMember,
+)
 from policies.choices import Action, EntryKind, Outcome, Tier
 from policies.models import LedgerEntry, PolicyDecision
 from policies.selectors import (
@@ -449,9 +459,27 @@ def _late_expression(ctx: _Context) -> Expression:
     return Coalesce(decided, by_window, output_field=BooleanField())
 
 
+def never_booked(tenant: Business) -> Q:
+    """A request the business has not accepted: waiting, or ended (declined, withdrawn)."""
+    requested = AppointmentEvent.objects.filter(
+        tenant=tenant,
+        appointment_id=OuterRef("pk"),
+        kind=EventKind.CREATED,
+        to_status=AppointmentStatus.REQUESTED,
+    )
+    accepted = AppointmentEvent.objects.filter(
+        tenant=tenant, appointment_id=OuterRef("pk"), kind=EventKind.ACCEPTED
+    )
+    return Q(status=AppointmentStatus.REQUESTED) | (
+        Q(status=AppointmentStatus.CANCELLED) & Exists(requested) & ~Exists(accepted)
+    )
+
+
 def _appointments(ctx: _Context, period: Period) -> QuerySet[Appointment]:
     start, end = period.bounds(ctx.zone)
-    queryset = Appointment.objects.filter(tenant=ctx.tenant, start__gte=start, start__lt=end)
+    queryset = Appointment.objects.filter(
+        tenant=ctx.tenant, start__gte=start, start__lt=end
+    ).exclude(never_booked(ctx.tenant))
     f = ctx.filters
     if f.location_id is not None:
         queryset = queryset.filter(location_id=f.location_id)

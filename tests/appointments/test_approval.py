@@ -337,3 +337,27 @@ def _deposit_policy(business: Business) -> None:
         late_cancellation_consequence=Consequence.KEEP_DEPOSIT,
         credit_days=3,
     )
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+
+def test_reports_count_requests_only_once_accepted(desk: Desk) -> None:
+    """A request waiting, declined or withdrawn was never booked: not an appointment, not a
+    cancellation, no booked time. Accepted, it counts like any booking."""
+    from reports.periods import Period
+    from reports.selectors import report_build
+
+    hour = timedelta(minutes=30)  # one after the other
+    desk.book(start=START)  # still waiting
+    appointment_decline(appointment=desk.book(start=START + hour), actor=DESK, now=NOW)
+    appointment_cancel(appointment=desk.book(start=START + 2 * hour), actor=CLIENT, now=NOW)
+    appointment_accept(appointment=desk.book(start=START + 3 * hour), actor=DESK, now=NOW)
+    booked = desk.book(start=START + 4 * hour, request=False)
+    appointment_cancel(appointment=booked, actor=CLIENT, now=NOW)  # a real cancellation
+    report = report_build(
+        tenant=desk.business, period=Period(date(2026, 6, 1), date(2026, 6, 7)), now=NOW
+    )
+    totals = report.totals
+    assert (totals.appointments, totals.cancelled) == (2, 1)
+    assert totals.booked_minutes == pytest.approx(30)  # the accepted request's half hour
