@@ -131,6 +131,7 @@ ACTIONS: dict[str, Any] = {
             "create",
             *(action.replace("-", "_") for action in ACTIONS),
             "cancel",
+            "decline",
             "reschedule",
         )
     }
