@@ -21,6 +21,7 @@ from appointments.services.setup import working_hours_validate
 from clients.models import Client
 from clients.phones import normalize_phone
 from tenants.api.fields import AwareDateTimeField, StrictCharField, StrictStringsMixin
+from tenants.api.filters import DateRangeFilterSerializer
 from tenants.api.references import BatchedPrimaryKeyField, BatchedReferencesMixin
 from tenants.api.serializers_base import CachedFieldsMixin
 from tenants.middleware import tenant_of
@@ -290,49 +291,17 @@ class RescheduleSerializer(serializers.Serializer[Any]):
     reason = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class AppointmentFilterSerializer(serializers.Serializer[Any]):
-    """Query parameters of the appointment list. `from`/`to` are dates in the business's zone
-    (`to` inclusive) or instants with their offset."""
+class AppointmentFilterSerializer(DateRangeFilterSerializer):
+    """Query parameters of the appointment list. `from`/`to` (of the start) are dates in the
+    business's zone (`to` inclusive) or instants with their offset."""
+
+    range_help = "the appointments' start"
 
     status = serializers.CharField(required=False)
     staff = serializers.IntegerField(required=False, min_value=1)
     client = serializers.IntegerField(required=False, min_value=1)
     location = serializers.IntegerField(required=False, min_value=1)
     service = serializers.IntegerField(required=False, min_value=1)
-
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        fields = super().get_fields()
-        fields["from"] = serializers.CharField(required=False)
-        fields["to"] = serializers.CharField(required=False)
-        return fields
-
-    def _instant(self, value: str, *, end: bool) -> Any:
-        import zoneinfo
-        from datetime import date, datetime, time, timedelta
-
-        tz = zoneinfo.ZoneInfo(_tenant(self).timezone)
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-        if day is not None:
-            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=tz)
-        return AwareDateTimeField().to_internal_value(value)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for name in ("from", "to"):
-            if name in attrs:
-                try:
-                    attrs[name] = self._instant(attrs[name], end=name == "to")
-                except serializers.ValidationError as exc:
-                    raise serializers.ValidationError(
-                        {name: [_("Give a date (YYYY-MM-DD) or an instant with its offset.")]}
-                    ) from exc
-        if "from" in attrs and "to" in attrs and attrs["from"] >= attrs["to"]:
-            raise serializers.ValidationError(
-                {"to": [_("The end of the range must be after its start.")]}
-            )
-        return attrs
 
     def validate_status(self, value: str) -> list[str]:
         from appointments.models import AppointmentStatus

@@ -349,6 +349,9 @@ def test_the_list_filters_by_date_status_and_staff(api: Api, setup: Setup) -> No
     bad = api.get("appointments/", status="lost")
     assert bad.status_code == 400 and "status" in bad.json()["errors"]
     assert api.get("appointments/", **{"from": "yesterday"}).status_code == 400
+    # The last day there is: a clear 400 naming the field, not an overflow (was a 500).
+    last = api.get("appointments/", to="9999-12-31")
+    assert last.status_code == 400 and "to" in last.json()["errors"]
 
 
 def test_availability_lists_slots_in_the_locations_zone_with_who_takes_them(
