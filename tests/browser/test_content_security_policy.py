@@ -55,6 +55,8 @@ class Scene:
         self.business = BusinessFactory(name="Clínica Norte", timezone="UTC", language="en")
         self.other = BusinessFactory(name="Clínica Sur", timezone="UTC", language="en")
         now = timezone.now()
+        # Two hours ahead: after 22:00 UTC that is tomorrow, so the tests open the board on
+        # the appointment's own day.
         start = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
         with scope(tenant=self.business):
             location = LocationFactory(tenant=self.business, timezone="UTC")
@@ -128,7 +130,7 @@ def test_the_dashboard_works_under_the_policy(
     owner_page: Page, live_server: LiveServer, scene: Scene
 ) -> None:
     page = owner_page
-    response = page.goto(f"{live_server.url}/dashboard/")
+    response = page.goto(f"{live_server.url}/dashboard/?date={scene.appointment.start:%Y-%m-%d}")
     assert response is not None
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.get_by_role("heading", name="Dr. Pardo")).to_be_visible()
@@ -193,7 +195,7 @@ def test_the_board_refresh_waits_while_a_menu_is_open(
     what the trigger filter did before the policy forbade its eval."""
     page = owner_page
     page.clock.install()
-    page.goto(f"{live_server.url}/dashboard/")
+    page.goto(f"{live_server.url}/dashboard/?date={scene.appointment.start:%Y-%m-%d}")
     expect(page.get_by_role("heading", name="Dr. Pardo")).to_be_visible()
     refreshes: list[str] = []
     page.on(
