@@ -26,7 +26,14 @@ from appointments.models import (
     StaffMember,
     StaffService,
 )
-from appointments.selectors import slot_check, staff_free_at
+from appointments.selectors import (
+    DayInputs,
+    day_inputs_from,
+    day_inputs_sql,
+    local_day,
+    slot_check,
+    staff_free_at,
+)
 from appointments.services.common import Actor, Change, after_change, lock_appointment, record_event
 from appointments.workflow import RESCHEDULABLE
 from clients.models import Client
@@ -138,6 +145,7 @@ def _check_slot(
     start: datetime,
     channel: str,
     now: datetime,
+    inputs: DayInputs,
     exclude_appointment_id: int | None = None,
 ) -> None:
     policy = POLICIES[channel]
@@ -151,7 +159,17 @@ def _check_slot(
         on_grid=policy.grid,
         booking_window=policy.window,
         exclude_appointment_id=exclude_appointment_id,
+        inputs=inputs,
     )
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """What validating an offer read: the staff member's day, and for a new booking the
+    policies' probe."""
+
+    day: DayInputs
+    probe: BookingProbe | None
 
 
 def _validate_offer(
@@ -161,10 +179,13 @@ def _validate_offer(
     staff: StaffMember,
     service: Service,
     client: Client,
+    start: datetime,
     probe_at: datetime | None = None,
-) -> BookingProbe | None:
-    """Refuse an offer the business does not make. With `probe_at` (a new booking), the same
-    round trip also reads what the policies need of it (`BookingProbe`)."""
+) -> _Offer:
+    """Refuse an offer the business does not make. The same round trip reads what judging
+    `start` needs besides the staff member's bookings (`DayInputs`: those alone are read under
+    the staff member's lock) and, with `probe_at` (a new booking), what the policies need of it
+    (`BookingProbe`)."""
     if not (
         location.tenant_id == staff.tenant_id == service.tenant_id == client.tenant_id == tenant.pk
     ):
@@ -185,22 +206,33 @@ def _validate_offer(
         if probe_at is not None
         else ("NULL, 0", [])
     )
+    day = local_day(start, location.timezone)
+    day_sql, day_params = day_inputs_sql(tenant=tenant, location=location, staff=staff, day=day)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {StaffService._meta.db_table}"  # noqa: S608 - table names and placeholders only
             " WHERE tenant_id = %s AND staff_id = %s AND service_id = %s),"
             f" EXISTS (SELECT 1 FROM {StaffLocation._meta.db_table}"
-            f" WHERE tenant_id = %s AND staff_id = %s AND location_id = %s), {probe_sql}",
-            [tenant.pk, staff.pk, service.pk, tenant.pk, staff.pk, location.pk, *probe_params],
+            f" WHERE tenant_id = %s AND staff_id = %s AND location_id = %s), {probe_sql}, {day_sql}",
+            [
+                *(tenant.pk, staff.pk, service.pk, tenant.pk, staff.pk, location.pk),
+                *probe_params,
+                *day_params,
+            ],
         )
-        performs, works_there, policy_id, has_credit = cursor.fetchone()
+        performs, works_there, policy_id, has_credit, *day_values = cursor.fetchone()
     if not performs:
         raise InvalidBookingRequest(_("This staff member does not perform this service."))
     if not works_there:
         raise InvalidBookingRequest(_("This staff member does not work at this location."))
-    if probe_at is None:
-        return None
-    return BookingProbe(policy_id=policy_id, has_credit=bool(has_credit))
+    return _Offer(
+        day=day_inputs_from(day_values, staff=staff, day=day),
+        probe=(
+            None
+            if probe_at is None
+            else BookingProbe(policy_id=policy_id, has_credit=bool(has_credit))
+        ),
+    )
 
 
 def appointment_book(
@@ -231,9 +263,16 @@ def appointment_book(
         raise InvalidBookingRequest(_("The start time needs a time zone."))
     now = now or timezone.now()
     status = AppointmentStatus.REQUESTED if as_request else AppointmentStatus.SCHEDULED
-    probe = _validate_offer(
-        tenant=tenant, location=location, staff=staff, service=service, client=client, probe_at=now
+    offer = _validate_offer(
+        tenant=tenant,
+        location=location,
+        staff=staff,
+        service=service,
+        client=client,
+        start=start,
+        probe_at=now,
     )
+    probe = offer.probe
     end, blocked_start, blocked_end = blocked_range(service, start)
     with overlap_means_slot_taken(), transaction.atomic():
         lock_staff(staff)
@@ -245,6 +284,7 @@ def appointment_book(
             start=start,
             channel=source,
             now=now,
+            inputs=offer.day,
         )
         appointment = Appointment.objects.create(
             tenant=tenant,
@@ -310,12 +350,13 @@ def appointment_reschedule(
         if not decision.allowed:
             raise InvalidTransition(decision.message)
         new_staff = staff or locked.staff
-        _validate_offer(
+        offer = _validate_offer(
             tenant=locked.tenant,
             location=locked.location,
             staff=new_staff,
             service=locked.service,
             client=locked.client,
+            start=start,
         )
         end, blocked_start, blocked_end = blocked_range(locked.service, start)
         lock_staff(locked.staff, new_staff)
@@ -328,6 +369,7 @@ def appointment_reschedule(
             channel=actor.channel,
             now=now,
             exclude_appointment_id=locked.pk,
+            inputs=offer.day,
         )
         old = {"start": locked.start.isoformat(), "staff": locked.staff_id}
         from_status = locked.status

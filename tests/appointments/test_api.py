@@ -153,11 +153,12 @@ def test_booking_an_existing_client_takes_a_fixed_handful_of_queries(
     first = api.post("appointments/", setup.booking(10, staff=setup.ana)).json()
     body = setup.booking(11, staff=setup.ana, client=first["client"]["id"])
     del body["new_client"]
-    # Key; the four references; staff offer; (PostgreSQL: lock the staff row); rules, hours,
-    # time off, appointments; insert appointment, event; reminder rules; outbox rows (one
-    # INSERT); and the test's transaction makes BEGIN/COMMIT a SAVEPOINT and its RELEASE.
+    # Key; the four references; the offer (with the staff member's rules, hours and time off
+    # that day); (PostgreSQL: lock the staff row); their appointments; insert appointment,
+    # event; reminder rules; outbox rows (one INSERT); and the test's transaction makes
+    # BEGIN/COMMIT a SAVEPOINT and its RELEASE.
     lock = 1 if connection.vendor == "postgresql" else 0
-    with django_assert_num_queries(13 + lock) as captured:
+    with django_assert_num_queries(10 + lock) as captured:
         response = api.post("appointments/", body)
     assert response.status_code == 201, response.json()
     assert [e["kind"] for e in response.json()["events"]] == ["created"]

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,8 +30,8 @@ from appointments.availability import (
     subtract,
     working_intervals,
 )
-from appointments.models import Service, Source
-from appointments.selectors import availability_for
+from appointments.models import Service, Source, TimeOff
+from appointments.selectors import availability_for, day_inputs_from, day_inputs_sql, slot_refusal
 from appointments.services import Actor, appointment_book
 from tenants.models import Business
 from tests.factories import (
@@ -439,4 +439,54 @@ def test_booking_any_offered_slot_succeeds(salon: dict[str, Any], data: st.DataO
             )
             assert (appointment.start, appointment.end) == (slot.start, slot.end)
             assert slot not in offered()
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_booking_judges_a_start_exactly_as_availability_does_with_its_day_read_ahead(
+    salon: dict[str, Any], data: st.DataObject
+) -> None:
+    """A booking reads the staff member's rules, hours and time off in its validation statement
+    (`day_inputs_sql`) and only their bookings under the lock: every start on the day must get
+    the answer the four-query path gives, whatever the time off (before the hours, across
+    lunch, over midnight) and however the notice clips the day."""
+    business, location = salon["business"], salon["location"]
+    service = data.draw(st.sampled_from(salon["services"]))
+    member = data.draw(
+        st.sampled_from([m for m in salon["staff"] if m.services.filter(pk=service.pk).exists()])
+    )
+    day = data.draw(st.sampled_from(DAYS))
+    midnight = datetime.combine(day, time.min, tzinfo=MADRID)
+    quarter_hours = st.integers(-8, 4 * 24 + 8).map(lambda q: midnight + q * timedelta(minutes=15))
+    with scope(tenant=business), transaction.atomic():
+        for off_start in data.draw(st.lists(quarter_hours, max_size=3)):
+            length = data.draw(st.integers(1, 40)) * timedelta(minutes=5)
+            TimeOff.objects.create(
+                tenant=business, staff=member, start=off_start, end=off_start + length
+            )
+        now = data.draw(st.sampled_from([NOW, midnight + timedelta(hours=7, minutes=50)]))
+        window = data.draw(st.booleans())
+        on_grid = data.draw(st.booleans())
+        sql, params = day_inputs_sql(tenant=business, location=location, staff=member, day=day)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {sql}", params)
+            inputs = day_inputs_from(cursor.fetchone(), staff=member, day=day)
+        start = midnight
+        while start.astimezone(MADRID).date() == day:
+            judged = {
+                "tenant": business,
+                "service": service,
+                "location": location,
+                "staff": member,
+                "start": start,
+                "now": now,
+                "on_grid": on_grid,
+                "booking_window": window,
+            }
+            assert slot_refusal(**judged, inputs=inputs) == slot_refusal(**judged), start
+            start += timedelta(minutes=5)
         transaction.set_rollback(True)
