@@ -34,9 +34,11 @@ class BatchedPrimaryKeyField(serializers.PrimaryKeyRelatedField[Any]):
     """A PrimaryKeyRelatedField that defers its lookup to `BatchedReferencesMixin`."""
 
     def to_internal_value(self, data: Any) -> PendingReference:
-        queryset = self.get_queryset()
-        assert queryset is not None  # noqa: S101 - every field here is given a queryset
-        model = queryset.model
+        # The declared manager's model: get_queryset() would build a scoped queryset (a
+        # filter on the tenant) only to read its model, four times per booking.
+        declared: Any = vars(self).get("queryset")
+        assert declared is not None  # noqa: S101 - every field here is given a queryset
+        model: type[Model] = declared.model
         if isinstance(data, bool):
             self.fail("incorrect_type", data_type=type(data).__name__)
         try:
