@@ -21,7 +21,7 @@ from appointments.views import page_context
 from appointments.views_actions import triggers
 from appointments.views_booking import client_search
 from appointments.views_common import business_zone, front_desk, is_htmx, tenant_of
-from appointments.views_reads import STATE_LABELS, state_of
+from appointments.views_reads import STATE_LABELS, ended_requests, state_of
 from appointments.workflow import UPCOMING_STATUSES
 from clients.models import Client
 from clients.services import client_update
@@ -50,12 +50,15 @@ def client_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/clients.html", context)
 
 
-def _outcome_label(appointment: Appointment) -> str:
+def _outcome_label(appointment: Appointment, ended_requests: dict[int, str]) -> str:
     """How the appointment ended, as the policies recorded it when they did (a late
-    cancellation is not an on-time one), else its status."""
+    cancellation is not an on-time one), else as a request (declined, withdrawn), else its
+    status."""
     terms = getattr(appointment, "policy_terms", None)
     if terms is not None and terms.outcome:
         return str(Outcome(terms.outcome).label)
+    if appointment.pk in ended_requests:
+        return ended_requests[appointment.pk]
     return str(STATE_LABELS[state_of(appointment)])
 
 
@@ -75,8 +78,12 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         key=lambda a: a.start,
     )
     history = [a for a in appointments if a not in upcoming]
+    requests = ended_requests(
+        tenant_id=tenant.pk,
+        appointment_ids=[a.pk for a in history if a.status == AppointmentStatus.CANCELLED],
+    )
     for appointment in appointments:
-        appointment.outcome_label = _outcome_label(appointment)  # type: ignore[attr-defined]
+        appointment.outcome_label = _outcome_label(appointment, requests)  # type: ignore[attr-defined]
         appointment.state = state_of(appointment)  # type: ignore[attr-defined]
     reliability = reliability_for(tenant=tenant, client_ids=[client.pk], now=now)[client.pk]
     balance = client_balance(tenant=tenant, client_id=client.pk, now=now)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appointments.errors import SchedulingError
+from appointments.models import AppointmentStatus
 from appointments.services import notes as note_services
 from appointments.views import page_context
 from appointments.views_actions import consequence_of, detail_url, triggers
@@ -35,6 +36,7 @@ from appointments.views_reads import (
     STATE_LABELS,
     actions_for,
     appointment_timeline,
+    ended_requests,
     links_for,
     state_of,
 )
@@ -97,7 +99,14 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "day",
         appointment=appointment,
         state=state,
-        state_label=STATE_LABELS[state],
+        state_label=(
+            ended_requests(tenant_id=tenant.pk, appointment_ids=[appointment.pk]).get(
+                appointment.pk
+            )
+            if appointment.status == AppointmentStatus.CANCELLED
+            else None
+        )
+        or STATE_LABELS[state],
         links=links_for(appointment, actions)[1],
         local_day=appointment.start.astimezone(zone).date(),
         timeline=appointment_timeline(appointment, zone=zone),

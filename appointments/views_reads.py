@@ -68,6 +68,33 @@ STATE_LABELS: dict[str, Any] = {
     "cancelled": gettext_lazy("Cancelled"),
 }
 
+# A request that ended before the business accepted it is stored as cancelled (it holds no
+# time any more); this says how it ended.
+ENDED_REQUEST_LABELS: dict[str, Any] = {
+    EventKind.DECLINED: gettext_lazy("Declined"),
+    EventKind.STATUS: gettext_lazy("Request withdrawn"),
+}
+
+
+def ended_requests(*, tenant_id: int, appointment_ids: Iterable[int]) -> dict[int, str]:
+    """Of these appointments, the requests that ended unanswered or declined: their id → the
+    label that says how (one query)."""
+    ids = list(appointment_ids)
+    if not ids:
+        return {}
+    rows = AppointmentEvent.objects.filter(
+        tenant_id=tenant_id,
+        appointment_id__in=ids,
+        from_status=AppointmentStatus.REQUESTED,
+        to_status=AppointmentStatus.CANCELLED,
+    ).values_list("appointment_id", "kind")
+    return {
+        appointment_id: str(ENDED_REQUEST_LABELS[kind])
+        for appointment_id, kind in rows
+        if kind in ENDED_REQUEST_LABELS
+    }
+
+
 # The actions the dashboard offers, in the order it shows them: url suffix, label.
 ACTIONS: dict[str, tuple[str, Any]] = {
     "accept": ("accept/", gettext_lazy("Accept")),

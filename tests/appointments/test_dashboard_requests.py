@@ -11,7 +11,7 @@ from django.test import Client as DjangoClient
 from django_scopes import scope
 
 from appointments.models import Appointment, AppointmentEvent, EventKind, Source
-from appointments.services import Actor, appointment_book
+from appointments.services import Actor, appointment_book, appointment_cancel
 from tests.appointments.test_dashboard import (
     BOOKED_AT,
     HTMX,
@@ -162,6 +162,42 @@ def test_decline_asks_for_an_optional_reason_then_declines(
         assert AppointmentEvent.objects.filter(
             appointment=request, kind=EventKind.DECLINED
         ).exists()
+
+
+def test_a_declined_or_withdrawn_request_says_so_where_the_desk_reads_it(
+    desk: DjangoClient, approving: Clinic
+) -> None:
+    """Both are stored as cancelled (they hold no time); the client's history and the
+    appointment's page say how the request ended, not "Cancelled"."""
+    declined = _request(approving, at(12), name="Nueva Clienta")
+    desk.post(f"/dashboard/appointments/{declined.pk}/decline/", {}, **HTMX)
+    withdrawn = _request(approving, at(13), name="Otra Clienta")
+    with scope(tenant=approving.business):
+        appointment_cancel(appointment=withdrawn, actor=Actor.client("link"), now=BOOKED_AT)
+        cancelled = appointment_book(
+            tenant=approving.business,
+            location=approving.location,
+            staff=approving.herrera,
+            service=approving.cleaning,
+            client=declined.client,
+            start=at(15),
+            source=Source.DASHBOARD,
+            actor=Actor.system(),
+            now=BOOKED_AT,
+        )
+        appointment_cancel(appointment=cancelled, actor=Actor.system(), now=BOOKED_AT)
+
+    def pill(page: str) -> str:
+        return page.split('class="state-pill', 1)[1].split(">", 1)[1].split("<", 1)[0]
+
+    history = _page(desk.get(f"/dashboard/clients/{declined.client_id}/"))
+    assert "Declined" in history and "Cancelled" in history  # the request, then a booking
+    assert pill(_page(desk.get(f"/dashboard/appointments/{declined.pk}/"))) == "Declined"
+    assert pill(_page(desk.get(f"/dashboard/appointments/{withdrawn.pk}/"))) == (
+        "Request withdrawn"
+    )
+    assert "Request withdrawn" in _page(desk.get(f"/dashboard/clients/{withdrawn.client_id}/"))
+    assert pill(_page(desk.get(f"/dashboard/appointments/{cancelled.pk}/"))) == "Cancelled"
 
 
 def test_declining_twice_is_a_clear_409(desk: DjangoClient, approving: Clinic) -> None:
