@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from hooks.events import WebhookEvent
 from hooks.models import WebhookEndpoint
+from tenants.text import NoControlCharactersMixin
 
 
-class EndpointForm(forms.Form):
+class EndpointForm(NoControlCharactersMixin, forms.Form):
     url = forms.CharField(
         label=_("URL"),
         max_length=500,

@@ -15,6 +15,7 @@ from reports.models import Frequency
 from reports.periods import MAX_DAYS, Period, presets
 from reports.selectors import GroupBy, ReportFilters, Segment
 from tenants.models import Business, Location, Membership
+from tenants.text import NoControlCharactersMixin
 
 PERIOD_CHOICES = (
     ("last_month", _("Last month")),
@@ -35,7 +36,7 @@ SEGMENT_CHOICES = (
 )
 
 
-class ReportQueryForm(forms.Form):
+class ReportQueryForm(NoControlCharactersMixin, forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
     location: Any = forms.ModelChoiceField(
         label=_("Location"),
@@ -116,7 +117,7 @@ class ReportQueryForm(forms.Form):
         return period, filters, data.get("group_by") or None, name
 
 
-class SubscriptionForm(forms.Form):
+class SubscriptionForm(NoControlCharactersMixin, forms.Form):
     frequency = forms.ChoiceField(choices=Frequency.choices)
     is_active = forms.BooleanField(label=_("Send it"), required=False)
     send_hour = forms.IntegerField(

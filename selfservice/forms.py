@@ -12,13 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import Weekday
 from clients.phones import normalize_phone
 from selfservice.models import PartOfDay
+from tenants.text import NoControlCharactersMixin
 
 # The honeypot: a field people never see (hidden by the stylesheet, skipped by screen readers
 # and the keyboard) and bots fill in. Its name looks like something worth filling.
 HONEYPOT = "website"
 
 
-class ContactForm(forms.Form):
+class ContactForm(NoControlCharactersMixin, forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=200)
     phone = forms.CharField(
         label=_("Mobile phone"),
@@ -87,7 +88,7 @@ class WaitlistForm(ContactForm):
     )
 
 
-class SurveyForm(forms.Form):
+class SurveyForm(NoControlCharactersMixin, forms.Form):
     rating = forms.TypedChoiceField(
         label=_("How was your visit?"),
         choices=[(n, str(n)) for n in range(1, 6)],

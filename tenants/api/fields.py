@@ -1,4 +1,3 @@
-import re
 from datetime import datetime
 from typing import Any
 
@@ -7,6 +6,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from tenants.text import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -28,12 +29,6 @@ class AwareDateTimeField(serializers.DateTimeField):
         return result
 
 
-# C0 and C1 control characters and DEL, except tab, line feed and carriage return (text
-# may have several lines). Nobody types them; stored, they corrupt SMS, CSV exports and
-# terminals that later show the text.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 class StrictCharField(serializers.CharField):
     """A string that must be given as a JSON string, without control characters.
 
@@ -44,13 +39,13 @@ class StrictCharField(serializers.CharField):
     """
 
     default_error_messages = {
-        "control_characters": _("Remove the control characters from this text."),
+        "control_characters": CONTROL_CHARACTERS_MESSAGE,
     }
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
-        if _CONTROL_CHARACTERS.search(data):
+        if CONTROL_CHARACTERS.search(data):
             self.fail("control_characters")
         return super().to_internal_value(data)
 

@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import fields_for_model
 
+from tenants.text import NoControlCharactersMixin
+
 # --- Building blocks of the settings forms ----------------------------------------------
 
 
@@ -45,7 +47,7 @@ class ColorInput(forms.TextInput):
     input_type = "color"
 
 
-class ModelFieldsForm(forms.Form):
+class ModelFieldsForm(NoControlCharactersMixin, forms.Form):
     """A form with the model's own fields (labels, help, choices, limits) for `model_fields`;
     fields declared on the class replace the generated ones of the same name."""
 

@@ -13,6 +13,7 @@ from tenants.forms.base import (
     timezone_choices,
 )
 from tenants.models import ApiKeyRole, Business, Location, Membership, Role
+from tenants.text import NoControlCharactersMixin
 
 # --- Business and locations -------------------------------------------------------------
 
@@ -86,7 +87,7 @@ def role_choices(actor: Membership) -> list[tuple[str, Any]]:
     ]
 
 
-class InviteForm(forms.Form):
+class InviteForm(NoControlCharactersMixin, forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(label=_("role"))
 
@@ -97,11 +98,11 @@ class InviteForm(forms.Form):
         role_field.initial = Role.RECEPTIONIST
 
 
-class RoleForm(forms.Form):
+class RoleForm(NoControlCharactersMixin, forms.Form):
     role = forms.ChoiceField(label=_("role"), choices=Role.choices)
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(NoControlCharactersMixin, forms.Form):
     name = forms.CharField(
         label=_("name"),
         max_length=100,

@@ -16,6 +16,7 @@ from reminders.services.rules import (
     reminder_rule_texts_errors,
 )
 from tenants.models import Business
+from tenants.text import NoControlCharactersMixin
 
 # --- Reminder rules ---------------------------------------------------------------------
 
@@ -53,7 +54,7 @@ def offset_direction(purpose: str | None) -> str:
     return "after" if purpose == Purpose.SURVEY else "before"
 
 
-class ReminderRuleForm(forms.Form):
+class ReminderRuleForm(NoControlCharactersMixin, forms.Form):
     """A rule with its texts in every language; an empty text uses Puntual's own."""
 
     name = forms.CharField(label=_("name"), max_length=100)

@@ -16,6 +16,7 @@ from tenants.forms.base import (
     TimeInput,
 )
 from tenants.models import Business, Location, User
+from tenants.text import NoControlCharactersMixin
 
 # --- Services, staff, hours, booking rules -----------------------------------------------
 
@@ -99,7 +100,7 @@ def _team_users(tenant: Business) -> Any:
     )
 
 
-class HoursRowForm(forms.Form):
+class HoursRowForm(NoControlCharactersMixin, forms.Form):
     """One weekly interval. A row left empty is ignored; "remove" drops an existing one."""
 
     weekday = forms.TypedChoiceField(
@@ -164,7 +165,7 @@ HoursFormSet = cast(
 )
 
 
-class TimeOffForm(forms.Form):
+class TimeOffForm(NoControlCharactersMixin, forms.Form):
     start = forms.DateTimeField(label=_("from"), widget=DateTimeLocalInput())
     end = forms.DateTimeField(label=_("until"), widget=DateTimeLocalInput())
     reason = forms.CharField(label=_("reason"), max_length=200, required=False)

@@ -140,6 +140,9 @@ def test_saving_changes_the_rule_with_its_texts_per_language(
         ({"offset": "0"}, "offset"),
         ({"name": ""}, "name"),
         ({"channel": "pigeon"}, "channel"),
+        # Pasted from another program: invisible here, and it would go out in every SMS.
+        ({"texts_es_sms": "Hola {client_name},\x0bmañana a las {time}."}, "texts_es_sms"),
+        ({"name": "Día\x1bantes"}, "name"),
     ],
 )
 def test_a_bad_rule_is_a_field_error_and_changes_nothing(
