@@ -64,6 +64,7 @@ from policies.services import fee_waive, policy_decide
 from policies.services.common import agreed_terms
 from reminders.models import InboundMessage
 from reminders.services.inbound import inbound_mark_handled
+from tenants.text import plain_text
 
 ONE_CLICK = {
     "confirm": appointment_confirm,
@@ -275,9 +276,9 @@ def appointment_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     data: dict[str, Any] = {
         "by": request.POST.get("by", ""),
-        "reason": request.POST.get("reason", "").strip(),
+        "reason": plain_text(request.POST.get("reason", "")).strip(),
         "waive": request.POST.get("waive") == "on",
-        "waive_reason": request.POST.get("waive_reason", "").strip(),
+        "waive_reason": plain_text(request.POST.get("waive_reason", "")).strip(),
         "inbound": request.POST.get("inbound", ""),
     }
     errors: dict[str, str] = {}
@@ -416,7 +417,7 @@ def _move_context(
         "staff_choice": staff_choice,
         "eligible": eligible,
         "error": error,
-        "reason": request.POST.get("reason", "").strip()[:REASON_MAX],
+        "reason": plain_text(request.POST.get("reason", "")).strip()[:REASON_MAX],
         "next": safe_next(request, detail_url(appointment)),
     }
 
@@ -448,7 +449,7 @@ def appointment_move_view(request: HttpRequest, pk: int) -> HttpResponse:
             start=start,
             staff=staff,
             actor=actor_of(request),
-            reason=request.POST.get("reason", "").strip()[:REASON_MAX],
+            reason=plain_text(request.POST.get("reason", "")).strip()[:REASON_MAX],
         )
     except SchedulingError as exc:
         fresh = appointment_of(request, appointment.pk)

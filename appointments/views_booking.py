@@ -46,6 +46,7 @@ from policies.money import format_money
 from policies.selectors import effective_policy, flagged_client_ids, reliability_for
 from policies.services import terms_from_policy
 from tenants.models import Business, Location
+from tenants.text import plain_text
 
 SEARCH_RESULTS = 10
 NOTES_MAX = 2000
@@ -196,10 +197,10 @@ def _booking_context(
         matches=matches,
         searched=bool(query),
         new_client={
-            name: source.get(name, "")
+            name: plain_text(source.get(name, ""))
             for name in ("name", "phone", "email", "language", "sms_consent", "email_consent")
         },
-        notes=source.get("notes", "")[:NOTES_MAX],
+        notes=plain_text(source.get("notes", ""))[:NOTES_MAX],
         terms=booking_terms(tenant=tenant, service=service, client=client, now=now)
         if service is not None
         else None,

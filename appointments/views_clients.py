@@ -29,6 +29,7 @@ from policies.choices import Outcome, Tier
 from policies.models import ClientFlag
 from policies.money import format_money
 from policies.selectors import available_credits, client_balance, reliability_for
+from tenants.text import plain_text
 
 NOTES_MAX = 5000
 HISTORY_LIMIT = 100
@@ -127,7 +128,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def client_notes(request: HttpRequest, pk: int) -> HttpResponse:
     tenant = tenant_of(request)
     client: Client = get_object_or_404(Client.objects.filter(tenant=tenant), pk=pk)
-    notes = request.POST.get("notes", "").strip()
+    notes = plain_text(request.POST.get("notes", "")).strip()
     error = ""
     if len(notes) > NOTES_MAX:
         error = _("Keep the notes under %(count)d characters.") % {"count": NOTES_MAX}

@@ -50,6 +50,7 @@ from policies.services import credit_keep, deposit_mark_paid, fee_mark_paid, fee
 from policies.services.common import agreed_terms
 from policies.services.decisions import terms_sentences_of
 from reminders.services.resend import message_resend_link
+from tenants.text import plain_text
 
 REFERENCE_MAX = 200
 
@@ -168,7 +169,9 @@ def appointment_add_note(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = appointment_of(request, pk)
     try:
         note_services.appointment_add_note(
-            appointment=appointment, actor=actor_of(request), text=request.POST.get("note", "")
+            appointment=appointment,
+            actor=actor_of(request),
+            text=plain_text(request.POST.get("note", "")),
         )
     except ValidationError as exc:
         return _back(request, pk, error=_first_error(exc))
@@ -207,7 +210,7 @@ def appointment_waive_fee(request: HttpRequest, pk: int) -> HttpResponse:
         fee_waive(
             appointment=appointment,
             actor=actor_of(request),
-            reason=request.POST.get("reason", ""),
+            reason=plain_text(request.POST.get("reason", "")),
         )
     except ValidationError:
         return _back(request, pk, error=_("An exception needs a written reason."))
@@ -228,7 +231,7 @@ def appointment_record_payment(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = appointment_of(request, pk)
     what = request.POST.get("payment_for", "")
     method = request.POST.get("method", "")
-    reference = request.POST.get("reference", "").strip()[:REFERENCE_MAX]
+    reference = plain_text(request.POST.get("reference", "")).strip()[:REFERENCE_MAX]
     actor = actor_of(request)
     try:
         if what == "deposit":
@@ -275,7 +278,7 @@ def appointment_keep_credit(request: HttpRequest, pk: int) -> HttpResponse:
         credit_keep(
             appointment=appointment,
             actor=actor_of(request),
-            reason=request.POST.get("reason", ""),
+            reason=plain_text(request.POST.get("reason", "")),
         )
     except ValidationError as exc:
         return _back(request, pk, error=_first_error(exc))

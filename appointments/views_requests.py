@@ -32,6 +32,7 @@ from appointments.views_common import (
     tenant_of,
 )
 from appointments.views_reads import STATE_LABELS, state_of
+from tenants.text import plain_text
 
 REQUESTS_LIMIT = 200
 
@@ -110,7 +111,7 @@ def appointment_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_panel(
             request, "dashboard/decline.html", _decline_context(request, appointment)
         )
-    reason = request.POST.get("reason", "").strip()
+    reason = plain_text(request.POST.get("reason", "")).strip()
     if len(reason) > DECLINE_REASON_MAX:
         context = _decline_context(
             request,

@@ -46,6 +46,7 @@ from policies.services import policy_client_view, policy_decide, policy_decision
 from reminders.links import link_allows, link_issue, link_resolve
 from reminders.models import AccessAction, AppointmentAccess
 from tenants.models import Business
+from tenants.text import plain_text
 
 ALLOWED_METHODS = ["GET", "HEAD", "POST"]
 RESCHEDULE_DAYS = 14
@@ -402,7 +403,7 @@ def _post(
             appointment_confirm(appointment=appointment, actor=actor, now=now)
             messages.success(request, _("Thank you — your appointment is confirmed."))
         elif action == CANCEL:
-            reason = request.POST.get("reason", "").strip()[:CANCEL_REASON_MAX]
+            reason = plain_text(request.POST.get("reason", "")).strip()[:CANCEL_REASON_MAX]
             was_request = appointment.status == AppointmentStatus.REQUESTED
             appointment_cancel(appointment=appointment, actor=actor, reason=reason, now=now)
             if was_request:
