@@ -55,18 +55,24 @@ class TenantMiddleware:
             return self.get_response(request)
 
     def _resolve_tenant(self, request: HttpRequest) -> Business | None:
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            match = None
+        auth = request.headers.get("Authorization", "")
+        is_api = request.path_info.startswith("/api/")
+        # An /api/ path never names a business ("api" is a reserved slug, so no client page
+        # lives under it): an API request skips resolving its URL here (Django resolves it
+        # again for the view; twice was 5% of a booking's CPU).
+        match = None
+        if not is_api:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
         if match is not None and "business_slug" in match.kwargs:
             business = business_by_slug(match.kwargs["business_slug"])
             if business is None:
                 raise Http404
             return business
 
-        auth = request.headers.get("Authorization", "")
-        if request.path_info.startswith("/api/") and auth.startswith("Bearer "):
+        if is_api and auth.startswith("Bearer "):
             api_key = api_key_from_raw(auth.removeprefix("Bearer ").strip())
             request.api_key = api_key  # type: ignore[attr-defined]
             # A bad key never falls back to the session: the API authenticator answers 401.
