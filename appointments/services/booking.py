@@ -38,6 +38,7 @@ from appointments.services.common import Actor, Change, after_change, lock_appoi
 from appointments.workflow import RESCHEDULABLE
 from clients.models import Client
 from policies.selectors import BookingProbe, booking_probe_sql
+from tenants import rows
 from tenants.models import Business, Location
 
 # policies.services builds on the appointment services: its functions are imported when
@@ -286,7 +287,7 @@ def appointment_book(
             now=now,
             inputs=offer.day,
         )
-        appointment = Appointment.objects.create(
+        appointment = Appointment(
             tenant=tenant,
             location=location,
             staff=staff,
@@ -302,6 +303,7 @@ def appointment_book(
             price=service.price,
             created_at=now,
         )
+        rows.insert([appointment])  # Appointment.objects.create, without building the SQL
         created = record_event(
             appointment=appointment,
             kind=EventKind.CREATED,

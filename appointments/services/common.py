@@ -8,6 +8,7 @@ from typing import Any
 
 from appointments.models import ActorType, Appointment, AppointmentEvent, Channel
 from hooks.services import enqueue_for_event
+from tenants import rows
 from tenants.models import User
 
 
@@ -58,7 +59,7 @@ def record_event(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> AppointmentEvent:
-    event = AppointmentEvent.objects.create(
+    event = AppointmentEvent(
         tenant_id=appointment.tenant_id,
         appointment=appointment,
         kind=kind,
@@ -72,6 +73,7 @@ def record_event(
         data=data or {},
         at=at,
     )
+    rows.insert([event])  # every change writes one: AppointmentEvent.objects.create, unbuilt
     enqueue_for_event(event)  # outbound webhooks: outbox rows in this same transaction
     return event
 

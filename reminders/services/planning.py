@@ -24,7 +24,7 @@ from reminders.models import (
     ReminderRule,
     RuleChannel,
 )
-from tenants import rows
+from tenants import rows as sql_rows
 from tenants.models import Business
 
 # Rows a change of time may still move: not claimed yet, or skipped only for reasons tied to
@@ -226,12 +226,12 @@ def _active_rules(tenant_id: int) -> list[ReminderRule]:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {rows.select_list(ReminderRule, 'r')} FROM {ReminderRule._meta.db_table} r"  # noqa: S608 - _meta names only
+            f"SELECT {sql_rows.select_list(ReminderRule, 'r')} FROM {ReminderRule._meta.db_table} r"  # noqa: S608 - _meta names only
             " WHERE r.tenant_id = %s AND r.is_active AND r.purpose <> %s ORDER BY r.offset_minutes DESC, r.id",
             [tenant_id, Purpose.SURVEY],
         )
         found = cursor.fetchall()
-    return [rows.instances(row, [ReminderRule])[0] for row in found]  # type: ignore[misc]
+    return [sql_rows.instances(row, [ReminderRule])[0] for row in found]  # type: ignore[misc]
 
 
 def _plan_rules(
@@ -288,8 +288,7 @@ def _plan_rules(
                 appointment_version=appointment.version,
             )
     new_rows.extend(also)
-    if new_rows:
-        OutboundMessage.objects.bulk_create(new_rows)
+    sql_rows.insert(new_rows)  # OutboundMessage.objects.bulk_create, without building the SQL
 
 
 def _notice_rows(
