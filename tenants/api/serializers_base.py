@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 
 class CachedFieldsMixin:
-    """Build a read-only ModelSerializer's fields once per class instead of on every response.
+    """Build a serializer's fields once per class instead of on every request or response.
 
     DRF introspects the model for every serializer instance (~0.5 ms for an appointment), then
     deep-copies every field, which re-runs each field's __init__ (a choice field rebuilds its
@@ -17,8 +17,10 @@ class CachedFieldsMixin:
     and each instance gets its own copies: nested serializers deep (each has fields and a
     child of its own to bind), plain fields shallow. A shallow copy has its own attributes,
     which is all `bind()` sets (name, parent, source); what it shares with the template
-    (choices, validators, error messages) is only read. The template itself is never bound.
-    Only for output serializers whose fields do not depend on the context or the instance.
+    (choices, validators, error messages) is only read, validating included (a field keeps
+    no state of a validation; what it caches, such as its validator list, it sets on itself).
+    The template itself is never bound. Only for serializers whose fields do not depend on
+    the context or the instance.
     """
 
     _fields_cache: ClassVar[dict[type, dict[str, Any]]] = {}

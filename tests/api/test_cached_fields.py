@@ -17,9 +17,14 @@ from django_scopes import scope
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
-from appointments.api.serializers import AppointmentDetailSerializer, EventSerializer
+from appointments.api.serializers import (
+    AppointmentCreateSerializer,
+    AppointmentDetailSerializer,
+    EventSerializer,
+)
 from appointments.models import Appointment, Source
 from appointments.services import Actor, appointment_book, appointment_confirm
+from tenants.api import references
 from tenants.models import Business
 from tests.factories import ClientFactory, LocationFactory, ServiceFactory, staff_offering
 
@@ -120,13 +125,91 @@ def test_threads_serialising_at_once_each_get_their_own_appointment(
 
     def work(appointment: Appointment) -> None:
         start.wait()
-        for _ in range(200):
-            data = AppointmentDetailSerializer(appointment, context=context).data
-            if data != expected[appointment.pk]:
-                failures.append(f"{appointment.pk}: {data}")
-                return
+        try:
+            for _ in range(200):
+                data = AppointmentDetailSerializer(appointment, context=context).data
+                if data != expected[appointment.pk]:
+                    failures.append(f"{appointment.pk}: {data}")
+                    return
+        except Exception as exc:  # reported, not lost with the thread
+            failures.append(f"{appointment.pk}: {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=work, args=(booked[i % 3],)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+class PlainCreateSerializer(AppointmentCreateSerializer):
+    """The booking's input, with the fields DRF builds and deep-copies itself."""
+
+    def get_fields(self) -> dict[str, Any]:
+        return serializers.Serializer.get_fields(self)
+
+
+def test_the_booking_input_validates_as_with_drf_s_own_fields_from_threads_at_once(
+    in_business: Business, booked: list[Appointment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six threads validate at once, each its own body (valid, or wrong in its own field):
+    each gets exactly the result DRF's own deep-copied fields give. The references' one query
+    is answered from what this thread read (the threads' own connections would not see this
+    test's rows): what runs at once is the fields' validation alone."""
+    context = _context(in_business)
+    read: dict[Any, Any] = {}
+
+    def rows_by_id(*, tenant_id: int, wanted: dict[str, Any]) -> Any:
+        key = (tenant_id, tuple(sorted((n, r.model.__name__, r.pk) for n, r in wanted.items())))
+        if key not in read:
+            assert threading.current_thread() is threading.main_thread()
+            read[key] = real_rows_by_id(tenant_id=tenant_id, wanted=wanted)
+        return read[key]
+
+    real_rows_by_id = references.rows_by_id
+    monkeypatch.setattr(references, "rows_by_id", rows_by_id)
+    sample = booked[0]
+    good = {
+        "service": sample.service_id,
+        "location": sample.location_id,
+        "staff": sample.staff_id,
+        "start": "2026-06-03T10:00:00+02:00",
+        "client": sample.client_id,
+    }
+    bodies = [
+        good,
+        {**good, "start": "2026-06-03T10:00:00"},  # no offset
+        {**good, "service": 999_999},  # no such service
+        {**{k: v for k, v in good.items() if k != "client"}, "new_client": {"name": "Eva"}},
+        {**good, "notes": "Primera\x0bvisita"},  # a control character
+        {**good, "staff": None, "new_client": {"name": "X", "phone": "600111222"}},  # both
+    ]
+
+    def outcome(serializer_class: type[serializers.Serializer[Any]], body: dict[str, Any]) -> Any:
+        with scope(tenant=in_business):
+            serializer = serializer_class(data=body, context=context)
+            if serializer.is_valid():
+                return {k: getattr(v, "pk", v) for k, v in serializer.validated_data.items()}
+            return serializer.errors
+
+    expected = [outcome(PlainCreateSerializer, body) for body in bodies]
+    assert isinstance(expected[0], dict) and "start" in expected[0]
+    assert [sorted(e) for e in expected[1:3]] == [["start"], ["service"]]
+    failures: list[str] = []
+    start = threading.Barrier(len(bodies))
+
+    def work(index: int) -> None:
+        start.wait()
+        try:
+            for _ in range(100):
+                got = outcome(AppointmentCreateSerializer, bodies[index])
+                if got != expected[index]:
+                    failures.append(f"{index}: {got} != {expected[index]}")
+                    return
+        except Exception as exc:  # reported, not lost with the thread
+            failures.append(f"{index}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(bodies))]
     for thread in threads:
         thread.start()
     for thread in threads:
