@@ -19,25 +19,12 @@ from policies.choices import Tier
 from reports.periods import MAX_DAYS, Period, last_month
 from reports.selectors import GroupBy, ReportFilters, Segment, report_build
 from reports.texts import comparisons
-from tenants.api.permissions import IsBusinessMember, request_rank
-from tenants.models import ROLE_RANK, Business, Location, Role
+from tenants.api.permissions import FrontDeskReads
+from tenants.models import Business, Location
 
 
 def _tenant(request: Request) -> Business:
     return request._request.tenant  # type: ignore[attr-defined]
-
-
-class ReportReaders(IsBusinessMember):
-    """The business's keys, and members from the front desk up: providers see their own
-    schedule, not the business's figures (as on the reports page)."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        if getattr(request, "auth", None) is not None:
-            return True
-        rank = request_rank(request)
-        return rank is not None and rank >= ROLE_RANK[Role.RECEPTIONIST]
 
 
 class ReportQuerySerializer(serializers.Serializer[Any]):
@@ -130,7 +117,8 @@ class ReportView(APIView):
     Slots freed and refilled from the waitlist and the survey score are null until the
     self-service features exist."""
 
-    permission_classes = (ReportReaders,)
+    # As on the reports page: providers see their own schedule, not the business's figures.
+    permission_classes = (FrontDeskReads,)
 
     @extend_schema(parameters=[ReportQuerySerializer], responses=ReportOutputSerializer)
     def get(self, request: Request) -> Response:
