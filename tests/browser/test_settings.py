@@ -142,6 +142,9 @@ def test_an_admin_edits_a_reminder_text_and_sees_the_live_preview(
     page.goto(f"{live_server.url}/settings/reminders/")
     screenshot(page, "settings-reminders")
     page.get_by_role("link", name="Day before").click()
+    # Until the page's load event its deferred script may not listen yet: typing earlier was
+    # lost, and the preview never followed (seen once in CI).
+    page.wait_for_url("**/settings/reminders/*/", wait_until="load")
     preview = page.locator("#rule-preview")
     # Puntual's own text, for a sample appointment.
     expect(preview).to_contain_text("reminder of your appointment on")
